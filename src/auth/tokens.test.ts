@@ -1,0 +1,84 @@
+import { env } from 'cloudflare:workers';
+import { SignJWT, base64url } from 'jose';
+import { describe, expect, it } from 'vitest';
+import { getConfig } from '../config.ts';
+import { getSigningKeys } from './keys.ts';
+import {
+  signPermissionToken,
+  signUserToken,
+  verifyPermissionToken,
+  verifyUserToken,
+} from './tokens.ts';
+
+const config = getConfig(env);
+
+function unsignedToken(claims: Record<string, unknown>): string {
+  const enc = (o: unknown) => base64url.encode(JSON.stringify(o));
+  return `${enc({ alg: 'none', typ: 'os-user+jwt' })}.${enc(claims)}.`;
+}
+
+describe('user tokens', () => {
+  it('round-trips the user id', async () => {
+    const keys = await getSigningKeys(config);
+    const token = await signUserToken(keys, config, 'abc', 60);
+    expect(await verifyUserToken(keys, config, token)).toEqual({ userid: 'abc' });
+  });
+
+  it('rejects an expired token', async () => {
+    const keys = await getSigningKeys(config);
+    const now = Math.floor(Date.now() / 1000);
+    const token = await new SignJWT({ userid: 'abc' })
+      .setProtectedHeader({ alg: 'RS256', typ: 'os-user+jwt', kid: keys.kid })
+      .setIssuer(config.OS_BASE_URL)
+      .setAudience('os.user')
+      .setSubject('abc')
+      .setIssuedAt(now - 120)
+      .setExpirationTime(now - 60)
+      .setJti('x')
+      .sign(keys.privateKey);
+    expect(await verifyUserToken(keys, config, token)).toBeNull();
+  });
+
+  it('rejects alg:none', async () => {
+    const keys = await getSigningKeys(config);
+    const now = Math.floor(Date.now() / 1000);
+    const token = unsignedToken({ userid: 'abc', sub: 'abc', iss: config.OS_BASE_URL, aud: 'os.user', iat: now, exp: now + 60, jti: 'x' });
+    expect(await verifyUserToken(keys, config, token)).toBeNull();
+  });
+
+  it('rejects an HS256 token whose secret is the public key PEM', async () => {
+    const keys = await getSigningKeys(config);
+    const token = await new SignJWT({ userid: 'abc' })
+      .setProtectedHeader({ alg: 'HS256', typ: 'os-user+jwt', kid: keys.kid })
+      .setIssuer(config.OS_BASE_URL)
+      .setAudience('os.user')
+      .setSubject('abc')
+      .setIssuedAt()
+      .setExpirationTime('1h')
+      .setJti('x')
+      .sign(new TextEncoder().encode(keys.publicPem));
+    expect(await verifyUserToken(keys, config, token)).toBeNull();
+  });
+
+  it('never accepts a permission token as a user token, nor the reverse', async () => {
+    const keys = await getSigningKeys(config);
+    const pt = await signPermissionToken(keys, config, { userid: 'abc', service: 'os.datastore', permissions: {} }, 60);
+    const ut = await signUserToken(keys, config, 'abc', 60);
+    expect(await verifyUserToken(keys, config, pt)).toBeNull();
+    expect(await verifyPermissionToken(keys, config, ut)).toBeNull();
+    expect(await verifyPermissionToken(keys, config, pt, 'os.datastore')).toEqual({
+      userid: 'abc',
+      service: 'os.datastore',
+      permissions: {},
+    });
+    expect(await verifyPermissionToken(keys, config, pt, 'other.service')).toBeNull();
+  });
+
+  it('treats garbage as no token', async () => {
+    const keys = await getSigningKeys(config);
+    for (const bad of ['', 'x', 'a.b.c', 'testing-token', '.'.repeat(3000)]) {
+      expect(await verifyUserToken(keys, config, bad)).toBeNull();
+      expect(await verifyPermissionToken(keys, config, bad)).toBeNull();
+    }
+  });
+});

@@ -1,0 +1,145 @@
+/**
+ * One typed view of the service's settings. Everything is read from the
+ * Worker environment (wrangler vars/secrets, `.dev.vars`/`.env` in
+ * development) and validated here, so a wrong deployment fails with a message
+ * naming the setting rather than somewhere deep inside a request.
+ */
+import { z } from 'zod';
+
+const csv = z
+  .string()
+  .optional()
+  .transform((v) =>
+    (v ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+  );
+
+const seconds = (fallback: number) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v === '') return fallback;
+      const n = Number(v);
+      if (!Number.isInteger(n) || n <= 0) {
+        ctx.addIssue({ code: 'custom', message: 'must be a positive whole number of seconds' });
+        return z.NEVER;
+      }
+      return n;
+    });
+
+const optionalUrl = z
+  .string()
+  .optional()
+  .transform((v) => (v ? v : undefined))
+  .pipe(z.url().optional());
+
+const flag = z
+  .string()
+  .optional()
+  .transform((v) => ['1', 'true', 'yes', 'on'].includes((v ?? '').toLowerCase()));
+
+export const ConfigSchema = z.object({
+  /** Public base URL of this service, e.g. https://openspending.org */
+  OS_BASE_URL: z.url().transform((v) => v.replace(/\/+$/, '')),
+  /** postgresql://… connection string (Neon in production). */
+  OS_CONDUCTOR_ENGINE: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgresql:// URL'),
+  /** Local development/test only: host:port of a WebSocket-to-TCP proxy for the Neon driver. */
+  OS_DB_WS_PROXY: z.string().optional(),
+  OS_ELASTICSEARCH_ADDRESS: optionalUrl,
+  OS_ES_PACKAGES_INDEX_NAME: z.string().regex(/^[a-z0-9][a-z0-9_.-]*$/).default('packages'),
+  OS_CONDUCTOR_SECRETS_0: z.string().optional(),
+  OS_CONDUCTOR_SECRETS_1: z.string().optional(),
+  OS_CONDUCTOR_SECRETS_2: z.string().optional(),
+  OS_CONDUCTOR_SECRETS_3: z.string().optional(),
+  /** PEM of the previous signing key's public half, accepted during rotation. */
+  OS_PREVIOUS_PUBLIC_KEY: z.string().optional(),
+  OS_ACCESS_KEY_ID: z.string().optional(),
+  OS_SECRET_ACCESS_KEY: z.string().optional(),
+  OS_S3_HOSTNAME: z.string().optional(),
+  OS_S3_PORT: z
+    .string()
+    .optional()
+    .transform((v) => (v ? Number(v) : undefined))
+    .pipe(z.number().int().min(1).max(65535).optional()),
+  /** https (default) or http, for a local S3-compatible server. */
+  OS_S3_SCHEME: z.enum(['http', 'https']).default('https'),
+  OS_S3_REGION: z.string().default('us-east-1'),
+  OS_STORAGE_BUCKET_NAME: z.string().optional(),
+  /** Lifetime of presigned upload URLs (the original used 3 days). */
+  OS_UPLOAD_URL_TTL: seconds(3600),
+  OS_API_CACHE: z.string().optional(),
+  OS_CLIENT_API_KEYS: z.string().optional(),
+  /** Frontend origins allowed as `next` targets (and for CORS when OS_CORS_ORIGINS is unset). */
+  OS_FRONTEND_ORIGINS: csv,
+  /** CORS origins; `*` (the default) echoes any origin, as the original did. */
+  OS_CORS_ORIGINS: csv,
+  /** Extra origins /package/upload may fetch datapackages from. */
+  OS_UPLOAD_ALLOWED_ORIGINS: csv,
+  /** Pipeline URLs /package/run-hooks may post to. */
+  OS_PIPELINE_URLS: csv,
+  /** OpenID provider; Google unless set. */
+  OS_OIDC_ISSUER: z.string().default('https://accounts.google.com'),
+  OS_OIDC_AUTHORIZATION_ENDPOINT: optionalUrl,
+  OS_OIDC_TOKEN_ENDPOINT: optionalUrl,
+  OS_OIDC_USERINFO_ENDPOINT: optionalUrl,
+  OS_OIDC_JWKS_URI: optionalUrl,
+  OS_OIDC_CLIENT_ID: z.string().optional(),
+  OS_OIDC_CLIENT_SECRET: z.string().optional(),
+  OS_USER_TOKEN_TTL: seconds(14 * 24 * 3600),
+  OS_API_KEY_TOKEN_TTL: seconds(24 * 3600),
+  OS_PERMISSION_TOKEN_TTL: seconds(24 * 3600),
+  /** JSON object of service -> permissions granted to every user (the '*' row default). */
+  OS_DEFAULT_PERMISSIONS: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (!v) return { 'os.datastore': { 'datapackage-upload': true } } as Record<string, Record<string, unknown>>;
+      try {
+        const parsed: unknown = JSON.parse(v);
+        return z.record(z.string(), z.record(z.string(), z.unknown())).parse(parsed);
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'must be a JSON object {service: {permission: value}}' });
+        return z.NEVER;
+      }
+    }),
+  /** Development mode: loopback `next` targets allowed, non-Secure cookies on http. */
+  OS_DEV_MODE: flag,
+});
+
+export type Config = z.infer<typeof ConfigSchema>;
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Validates the environment; throws ConfigError naming each bad setting. */
+export function parseConfig(env: Record<string, unknown>): Config {
+  const input: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(env)) {
+    if (k.startsWith('OS_') && typeof v === 'string') input[k] = v;
+  }
+  const result = ConfigSchema.safeParse(input);
+  if (!result.success) {
+    const problems = result.error.issues.map((i) => `${i.path.join('.') || '(config)'}: ${i.message}`);
+    throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
+  }
+  return result.data;
+}
+
+const cache = new WeakMap<object, Config>();
+
+/** parseConfig, memoised per environment object (one per isolate in practice). */
+export function getConfig(env: object): Config {
+  let config = cache.get(env);
+  if (!config) {
+    config = parseConfig(env as Record<string, unknown>);
+    cache.set(env, config);
+  }
+  return config;
+}

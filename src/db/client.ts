@@ -1,0 +1,52 @@
+/**
+ * Postgres access through @neondatabase/serverless. A connection must never
+ * outlive the request or queue invocation that opened it (workerd forbids
+ * I/O objects crossing requests), so every use goes through `withDb`.
+ */
+import { Client } from '@neondatabase/serverless';
+import type { Config } from '../config.ts';
+
+export type Db = Pick<Client, 'query'>;
+
+function newClient(config: Pick<Config, 'OS_CONDUCTOR_ENGINE' | 'OS_DB_WS_PROXY'>): Client {
+  const client = new Client({ connectionString: config.OS_CONDUCTOR_ENGINE });
+  const proxy = config.OS_DB_WS_PROXY;
+  if (proxy) {
+    // Local stack: plain Postgres behind tools/services/ws-proxy.ts.
+    client.neonConfig.wsProxy = (host, port) => `${proxy}/v1?address=${host}:${port}`;
+    client.neonConfig.useSecureWebSocket = false;
+    client.neonConfig.pipelineTLS = false;
+    client.neonConfig.pipelineConnect = false;
+  }
+  return client;
+}
+
+/** Opens a connection, runs `fn`, and always closes the connection. */
+export async function withDb<T>(
+  config: Pick<Config, 'OS_CONDUCTOR_ENGINE' | 'OS_DB_WS_PROXY'>,
+  fn: (db: Client) => Promise<T>,
+): Promise<T> {
+  const client = newClient(config);
+  // Errors after end() (the socket closing) have no one to report to;
+  // errors during use reject the pending query instead.
+  client.on('error', () => undefined);
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+/** Runs `fn` inside a transaction on `db`. */
+export async function transaction<T>(db: Client, fn: () => Promise<T>): Promise<T> {
+  await db.query('BEGIN');
+  try {
+    const result = await fn();
+    await db.query('COMMIT');
+    return result;
+  } catch (err) {
+    await db.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  }
+}

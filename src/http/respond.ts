@@ -1,0 +1,34 @@
+/**
+ * Response helpers that keep the original service's wire format.
+ */
+import type { Context } from 'hono';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+
+/** A JavaScript identifier path such as `cb`, `jQuery123_456` or `ns.fn`. */
+const CALLBACK_NAME = /^[A-Za-z_$][\w$]*(\.[A-Za-z_$][\w$]*)*$/;
+
+/**
+ * JSON, or JSONP when the query has `callback` (flask-jsonpify behaviour):
+ * `cb(<json>);` served as application/javascript. Invalid callback names
+ * are refused rather than echoed, so the endpoint cannot serve attacker
+ * script.
+ */
+export function jsonp(c: Context, data: unknown, status: ContentfulStatusCode = 200): Response {
+  const callback = c.req.query('callback');
+  const body = JSON.stringify(data);
+  if (callback === undefined || callback === '') {
+    return c.body(body, status, { 'Content-Type': 'application/json' });
+  }
+  if (callback.length > 128 || !CALLBACK_NAME.test(callback)) {
+    return c.json({ error: 'invalid callback name' }, 400);
+  }
+  return c.body(`/**/${callback}(${body});`, status, {
+    'Content-Type': 'application/javascript; charset=utf-8',
+    'X-Content-Type-Options': 'nosniff',
+  });
+}
+
+/** `{"error": message}` with the given status. */
+export function jsonError(c: Context, status: ContentfulStatusCode, message: string): Response {
+  return c.json({ error: message }, status);
+}

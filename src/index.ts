@@ -1,0 +1,31 @@
+/**
+ * Worker entry point: HTTP (Hono), the loader queue consumer and the
+ * per-datapackage status Durable Object.
+ */
+import { createApp } from './app.ts';
+import type { Env } from './env.ts';
+import { handleLoaderBatch } from './queue/consumer.ts';
+
+export { PackageStatus } from './durable/package-status.ts';
+
+const app = createApp();
+
+/**
+ * Clients call e.g. `https://host//package/update_params` (os-viewer);
+ * the original's router stripped leading slashes, so we do too.
+ */
+export function normalisePath(request: Request): Request {
+  const url = new URL(request.url);
+  if (!url.pathname.startsWith('//')) return request;
+  url.pathname = '/' + url.pathname.replace(/^\/+/, '');
+  return new Request(url, request);
+}
+
+export default {
+  fetch(request, env, ctx) {
+    return app.fetch(normalisePath(request), env, ctx);
+  },
+  async queue(batch, env, ctx) {
+    await handleLoaderBatch(batch, env, ctx);
+  },
+} satisfies ExportedHandler<Env>;

@@ -1,0 +1,5 @@
+import type { App } from '../http/types.ts';
+
+export function registerSearchRoutes(_app: App): void {
+  // Routes of this area are registered here.
+}
