@@ -1,27 +1,50 @@
 import { cloudflareTest } from '@cloudflare/vitest-plugin';
 import { defineConfig } from 'vitest/config';
 
+/**
+ * Two projects share one global setup (the real servers on loopback):
+ * - workers: tests inside workerd, driving the Worker and its modules;
+ * - node: tests that must run outside workerd (a real browser, the admin
+ *   tools, the dev stack).
+ */
 export default defineConfig({
-  plugins: [
-    cloudflareTest(({ inject }) => ({
-      wrangler: { configPath: './wrangler.toml' },
-      miniflare: {
-        bindings: {
-          ...inject('bindings'),
-          OS_BASE_URL: 'http://conductor.test',
-          OS_DEV_MODE: 'true',
-        },
-      },
-    })),
-  ],
-  resolve: {
-    // d3-time-format (via os-types) otherwise loads its ESM entry as CommonJS.
-    mainFields: ['browser', 'module', 'main'],
-  },
   test: {
     globalSetup: ['./test/global-setup.ts'],
-    include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
     testTimeout: 30_000,
-    hookTimeout: 120_000,
+    hookTimeout: 180_000,
+    projects: [
+      {
+        extends: true,
+        plugins: [
+          cloudflareTest(({ inject }) => ({
+            wrangler: { configPath: './wrangler.toml' },
+            miniflare: {
+              bindings: {
+                ...inject('bindings'),
+                OS_BASE_URL: 'http://conductor.test',
+                OS_DEV_MODE: 'true',
+              },
+            },
+          })),
+        ],
+        resolve: {
+          // d3-time-format (via os-types) otherwise loads its ESM entry as CommonJS.
+          mainFields: ['browser', 'module', 'main'],
+        },
+        test: {
+          name: 'workers',
+          include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
+          exclude: ['test/node/**'],
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'node',
+          environment: 'node',
+          include: ['test/node/**/*.test.ts'],
+        },
+      },
+    ],
   },
 });
