@@ -107,6 +107,16 @@ export const ConfigSchema = z.object({
     }),
   /** Development mode: loopback `next` targets allowed, non-Secure cookies on http. */
   OS_DEV_MODE: flag,
+  /** Loader: a load silent this long (seconds) turns into `fail` (liveness alarm). */
+  OS_LOADER_STALL_TIMEOUT: seconds(600),
+  /** Loader: most rows one queue invocation loads before handing on to the next message. */
+  OS_LOADER_CHUNK_ROWS: seconds(500_000),
+  /** Loader: most seconds one queue invocation spends loading before handing on. */
+  OS_LOADER_CHUNK_SECONDS: seconds(60),
+  /** Loader: rows per INSERT (and per checkpoint). */
+  OS_LOADER_BATCH_ROWS: seconds(5000),
+  /** Loader: largest datapackage.json fetched, in bytes. */
+  OS_LOADER_MAX_DESCRIPTOR_BYTES: seconds(5 * 1024 * 1024),
 });
 
 export type Config = z.infer<typeof ConfigSchema>;

@@ -1,5 +1,208 @@
+/**
+ * The `PackageStatus` Durable Object: the load status of one datapackage,
+ * one object per status key (the datapackage URL exactly as given to
+ * /package/upload, via `idFromName`). State lives in the object's SQLite
+ * storage, so it survives restarts and evictions; nothing is kept in memory.
+ *
+ * The same class also serves as the alias index: an object named by an
+ * alias key (a normalised URL or a package id, see `status-keys.ts`) holds
+ * only a pointer to the canonical key.
+ *
+ * Every update names the job (one upload) it belongs to, so a stale message
+ * of a superseded upload can never overwrite the status of the newer one.
+ */
 import { DurableObject } from 'cloudflare:workers';
+import { getConfig } from '../config.ts';
 import type { Env } from '../env.ts';
+import { canTransition, isLoadStatus, TERMINAL, type LoadStatus } from './status-machine.ts';
 
-/** Load status of one datapackage (keyed by its URL). */
-export class PackageStatus extends DurableObject<Env> {}
+/** What /package/status reports (plus bookkeeping the loader reads). */
+export interface StatusView {
+  key: string;
+  job: string;
+  status: LoadStatus;
+  /** Records loaded so far (README definition). */
+  progress: number;
+  /** Total records, when known. */
+  total: number | null;
+  /** 0..1 share of the work done, when known. */
+  fraction: number | null;
+  error: string | null;
+  /** Milliseconds spent in each step so far. */
+  steps: Partial<Record<LoadStatus, number>>;
+  startedAt: number;
+  updatedAt: number;
+}
+
+/** Fields a status update may change besides the status itself. */
+export interface StatusPatch {
+  progress?: number;
+  total?: number | null;
+  fraction?: number | null;
+  error?: string | null;
+}
+
+/** The result of an update: applied, or refused with the current state. */
+export interface AdvanceResult {
+  ok: boolean;
+  current: StatusView | null;
+}
+
+interface Row extends Record<string, SqlStorageValue> {
+  key: string;
+  job: string;
+  status: string;
+  progress: number;
+  total: number | null;
+  fraction: number | null;
+  error: string | null;
+  steps: string;
+  started_at: number;
+  updated_at: number;
+  step_started_at: number;
+}
+
+/** Longest error message kept (tracebacks and row dumps are cut). */
+const MAX_ERROR = 2000;
+
+export class PackageStatus extends DurableObject<Env> {
+  private readonly sql: SqlStorage;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.sql = ctx.storage.sql;
+    this.sql.exec(`CREATE TABLE IF NOT EXISTS load_status (
+      id INTEGER PRIMARY KEY CHECK (id = 1),
+      key TEXT NOT NULL, job TEXT NOT NULL, status TEXT NOT NULL,
+      progress INTEGER NOT NULL, total INTEGER, fraction REAL, error TEXT,
+      steps TEXT NOT NULL, started_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,
+      step_started_at INTEGER NOT NULL)`);
+    this.sql.exec('CREATE TABLE IF NOT EXISTS alias (id INTEGER PRIMARY KEY CHECK (id = 1), target TEXT NOT NULL)');
+  }
+
+  private stallMs(): number {
+    return getConfig(this.env).OS_LOADER_STALL_TIMEOUT * 1000;
+  }
+
+  private row(): Row | null {
+    const rows = this.sql.exec<Row>('SELECT * FROM load_status WHERE id = 1').toArray();
+    return rows[0] ?? null;
+  }
+
+  private view(row: Row | null): StatusView | null {
+    if (!row || !isLoadStatus(row.status)) return null;
+    return {
+      key: row.key,
+      job: row.job,
+      status: row.status,
+      progress: row.progress,
+      total: row.total,
+      fraction: row.fraction,
+      error: row.error,
+      steps: JSON.parse(row.steps) as StatusView['steps'],
+      startedAt: row.started_at,
+      updatedAt: row.updated_at,
+    };
+  }
+
+  /** The current status, or null when this key was never used. */
+  async read(): Promise<StatusView | null> {
+    return this.view(this.row());
+  }
+
+  /** The canonical key this alias points to, or null. */
+  async aliasTarget(): Promise<string | null> {
+    const rows = this.sql.exec<{ target: string }>('SELECT target FROM alias WHERE id = 1').toArray();
+    return rows[0]?.target ?? null;
+  }
+
+  /** Points this alias at a canonical key (the latest upload wins). */
+  async setAlias(target: string): Promise<void> {
+    this.sql.exec('INSERT OR REPLACE INTO alias (id, target) VALUES (1, ?)', target);
+  }
+
+  /** A new upload: status `queued` for `job`, whatever came before. */
+  async start(key: string, job: string): Promise<StatusView> {
+    const now = Date.now();
+    this.sql.exec(
+      `INSERT OR REPLACE INTO load_status
+       (id, key, job, status, progress, total, fraction, error, steps, started_at, updated_at, step_started_at)
+       VALUES (1, ?, ?, 'queued', 0, NULL, 0, NULL, '{}', ?, ?, ?)`,
+      key,
+      job,
+      now,
+      now,
+      now,
+    );
+    await this.ctx.storage.setAlarm(now + this.stallMs());
+    return this.view(this.row()) as StatusView;
+  }
+
+  /**
+   * Records a failure that happened before any load started (e.g. a URL
+   * outside the allow-list), but only when the key has no status yet: a
+   * caller must not be able to overwrite someone else's load with `fail`.
+   */
+  async failIfAbsent(key: string, job: string, error: string): Promise<boolean> {
+    if (this.row()) return false;
+    const now = Date.now();
+    this.sql.exec(
+      `INSERT INTO load_status
+       (id, key, job, status, progress, total, fraction, error, steps, started_at, updated_at, step_started_at)
+       VALUES (1, ?, ?, 'fail', 0, NULL, NULL, ?, '{}', ?, ?, ?)`,
+      key,
+      job,
+      error.slice(0, MAX_ERROR),
+      now,
+      now,
+      now,
+    );
+    return true;
+  }
+
+  /**
+   * Moves `job` to `status` (or updates its progress), if the job is still
+   * the current one and the status machine allows the move.
+   */
+  async advance(job: string, status: LoadStatus, patch: StatusPatch = {}): Promise<AdvanceResult> {
+    const row = this.row();
+    const current = this.view(row);
+    if (!row || !current || current.job !== job || !canTransition(current.status, status) || status === 'queued') {
+      return { ok: false, current };
+    }
+    const now = Date.now();
+    const steps = current.steps;
+    steps[current.status] = (steps[current.status] ?? 0) + (now - row.step_started_at);
+    const error = status === 'fail' ? (patch.error ?? current.error ?? 'load failed').slice(0, MAX_ERROR) : null;
+    this.sql.exec(
+      `UPDATE load_status SET status = ?, progress = ?, total = ?, fraction = ?, error = ?, steps = ?,
+       updated_at = ?, step_started_at = ? WHERE id = 1`,
+      status,
+      patch.progress ?? current.progress,
+      patch.total !== undefined ? patch.total : current.total,
+      patch.fraction !== undefined ? patch.fraction : current.fraction,
+      error,
+      JSON.stringify(steps),
+      now,
+      now,
+    );
+    if (TERMINAL.has(status)) await this.ctx.storage.deleteAlarm();
+    else await this.ctx.storage.setAlarm(now + this.stallMs());
+    return { ok: true, current: this.view(this.row()) };
+  }
+
+  /** Liveness: a load silent for longer than the stall timeout fails. */
+  override async alarm(): Promise<void> {
+    const current = this.view(this.row());
+    if (!current || TERMINAL.has(current.status)) return;
+    const silentMs = Date.now() - current.updatedAt;
+    const limit = this.stallMs();
+    if (silentMs + 50 < limit) {
+      await this.ctx.storage.setAlarm(current.updatedAt + limit);
+      return;
+    }
+    await this.advance(current.job, 'fail', {
+      error: `load stalled: no progress for ${Math.round(silentMs / 1000)} s while ${current.status}`,
+    });
+  }
+}
