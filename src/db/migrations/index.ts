@@ -5,13 +5,14 @@
  */
 import identity from './0001_identity.ts';
 import registry from './0002_registry.ts';
+import loader from './0003_loader.ts';
 
 export interface Migration {
   id: string;
   sql: string;
 }
 
-export const MIGRATIONS: Migration[] = [identity, registry];
+export const MIGRATIONS: Migration[] = [identity, registry, loader];
 
 interface Queryable {
   query(text: string, params?: unknown[]): Promise<{ rows: Record<string, unknown>[] }>;
