@@ -111,8 +111,11 @@ export const ConfigSchema = z.object({
   OS_LOADER_STALL_TIMEOUT: seconds(600),
   /** Loader: most rows one queue invocation loads before handing on to the next message. */
   OS_LOADER_CHUNK_ROWS: seconds(500_000),
-  /** Loader: most seconds one queue invocation spends loading before handing on. */
-  OS_LOADER_CHUNK_SECONDS: seconds(60),
+  /**
+   * Loader: most seconds one queue invocation spends loading before handing
+   * on (well inside the consumer CPU limit: parsing and casting are CPU work).
+   */
+  OS_LOADER_CHUNK_SECONDS: seconds(20),
   /** Loader: rows per INSERT (and per checkpoint). */
   OS_LOADER_BATCH_ROWS: seconds(5000),
   /** Loader: largest datapackage.json fetched, in bytes. */
