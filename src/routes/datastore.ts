@@ -1,5 +1,144 @@
-import type { App } from '../http/types.ts';
+/**
+ * /datastore/*: upload authorisation (presigned PUT URLs) and the user's
+ * datastore prefixes. Thin: token and body plumbing here, the rules in
+ * src/datastore/.
+ *
+ * Wire notes (api.md §1.3 rows 8–9, §3 quirks 2–7 and 23):
+ * - the permission token comes from the `Auth-Token` header (any case),
+ *   which wins, else `jwt` from the query or a form body;
+ * - the body is JSON whatever the Content-Type, so the POST routes parse it
+ *   themselves (they are declared in the OpenAPI document all the same);
+ * - responses are application/json (the original sent text/html from a bare
+ *   json.dumps; every client JSON-parses the text, so nothing changes for
+ *   them); no JSONP; errors keep the original codes (400, 401) but carry
+ *   `{"error": "..."}` instead of an empty body.
+ */
+import { createRoute, z } from '@hono/zod-openapi';
+import type { Context } from 'hono';
+import { getSigningKeys } from '../auth/keys.ts';
+import { authorizeUpload, uploaderOf } from '../datastore/authorize.ts';
+import { datastorePrefixes } from '../datastore/prefixes.ts';
+import { storageTarget } from '../datastore/presign.ts';
+import { BodyTooLargeError, readLimitedText } from '../datastore/request-body.ts';
+import { AuthorizeRequest, AuthorizeResponse, ErrorBody, InfoResponse, MAX_BODY_BYTES } from '../datastore/schema.ts';
+import { MAX_PARAM_LENGTH } from '../http/params.ts';
+import type { App, AppEnv } from '../http/types.ts';
 
-export function registerDatastoreRoutes(_app: App): void {
-  // Routes of this area are registered here.
+const TokenQuery = z.object({
+  jwt: z.string().max(MAX_PARAM_LENGTH).optional().openapi({ description: 'Permission token for os.datastore.' }),
+});
+const TokenHeader = z.object({
+  'auth-token': z
+    .string()
+    .max(MAX_PARAM_LENGTH)
+    .optional()
+    .openapi({ description: 'Permission token (takes precedence over jwt); header name in any case.' }),
+});
+
+const errors = {
+  400: { description: 'Invalid JSON, or a missing or unsafe field', content: { 'application/json': { schema: ErrorBody } } },
+  401: {
+    description: 'No valid os.datastore permission token with datapackage-upload for metadata.owner',
+    content: { 'application/json': { schema: ErrorBody } },
+  },
+  503: { description: 'Datastore not configured', content: { 'application/json': { schema: ErrorBody } } },
+};
+
+function authorizeRoute(path: string) {
+  return createRoute({
+    method: 'post',
+    path,
+    tags: ['datastore'],
+    summary: 'Presigned PUT URLs for the files of a dataset',
+    description:
+      'The body is JSON whatever the Content-Type (text/plain and none are accepted). ' +
+      'Each file gets a SigV4 presigned PUT URL binding Content-MD5 and, when `type` is given, Content-Type.',
+    request: {
+      query: TokenQuery,
+      headers: TokenHeader,
+      body: {
+        required: true,
+        content: {
+          'application/json': { schema: AuthorizeRequest },
+          'text/plain': { schema: AuthorizeRequest },
+        },
+      },
+    },
+    responses: {
+      200: { description: 'One upload grant per file', content: { 'application/json': { schema: AuthorizeResponse } } },
+      ...errors,
+    },
+  });
+}
+
+const infoRoute = createRoute({
+  method: 'get',
+  path: '/datastore/info',
+  tags: ['datastore'],
+  summary: 'URL prefixes of the token user’s uploaded files',
+  request: { query: TokenQuery, headers: TokenHeader },
+  responses: {
+    200: { description: 'The prefixes', content: { 'application/json': { schema: InfoResponse } } },
+    401: errors[401],
+    503: errors[503],
+  },
+});
+
+/** Auth-Token header (an empty one counts as absent, as in the original), else `jwt`. */
+function tokenOf(c: Context<AppEnv>, formBody?: string): string | undefined {
+  const header = c.req.header('auth-token');
+  if (header) return header;
+  const query = c.req.query('jwt');
+  if (query !== undefined) return query;
+  const type = c.req.header('content-type') ?? '';
+  if (formBody !== undefined && type.toLowerCase().startsWith('application/x-www-form-urlencoded')) {
+    return new URLSearchParams(formBody).get('jwt') ?? undefined;
+  }
+  return undefined;
+}
+
+/** Over-long tokens are not tokens: refuse them before any crypto. */
+function boundedToken(token: string | undefined): string | undefined {
+  return token !== undefined && token.length <= MAX_PARAM_LENGTH ? token : undefined;
+}
+
+async function handleAuthorize(c: Context<AppEnv>): Promise<Response> {
+  const config = c.get('config');
+  const target = storageTarget(config);
+  let bodyText: string;
+  try {
+    bodyText = await readLimitedText(c.req.raw, MAX_BODY_BYTES);
+  } catch (err) {
+    if (err instanceof BodyTooLargeError) return c.json({ error: err.message }, 400);
+    throw err;
+  }
+  const outcome = await authorizeUpload({
+    bodyText,
+    token: boundedToken(tokenOf(c, bodyText)),
+    keys: await getSigningKeys(config),
+    config,
+    target,
+  });
+  if (!outcome.ok) return c.json({ error: outcome.error }, outcome.status);
+  return c.json(outcome.body, 200);
+}
+
+/** Registers POST /datastore/, POST /datastore/authorize and GET /datastore/info. */
+export function registerDatastoreRoutes(app: App): void {
+  for (const path of ['/datastore/', '/datastore/authorize']) {
+    // Declared for the OpenAPI document only: the body must be read as JSON
+    // whatever its Content-Type, which the generated validators would not do.
+    app.openAPIRegistry.registerPath(authorizeRoute(path));
+    app.post(path, handleAuthorize);
+  }
+
+  app.openapi(infoRoute, async (c) => {
+    const config = c.get('config');
+    const target = storageTarget(config);
+    const userid = await uploaderOf(await getSigningKeys(config), config, boundedToken(tokenOf(c)));
+    if (userid === null) {
+      return c.json({ error: 'a permission token for os.datastore with datapackage-upload is required' }, 401);
+    }
+    return c.json({ prefixes: datastorePrefixes(target, userid) }, 200);
+  });
 }

@@ -1,0 +1,99 @@
+/**
+ * POST /datastore/ (and /datastore/authorize): from a raw request body and a
+ * permission token to presigned upload URLs, with the original's status codes
+ * (400 bad body, 401 auth failure) and a JSON error body instead of its empty
+ * one. Never a 500 for bad input.
+ *
+ * Order of checks, as the original: JSON and metadata.owner/name (400), then
+ * the token (401: must be an os.datastore permission token granting
+ * datapackage-upload, whose user is metadata.owner), then the file list (400).
+ */
+import type { SigningKeys } from '../auth/keys.ts';
+import { canUpload, verifyPermissionToken } from '../auth/tokens.ts';
+import type { Config } from '../config.ts';
+import { objectKey } from './paths.ts';
+import { presignUpload, type StorageTarget } from './presign.ts';
+import { AuthorizeRequest, describeIssue, MetadataEnvelope, type AuthorizeResponse } from './schema.ts';
+
+export type AuthorizeOutcome =
+  | { ok: true; body: AuthorizeResponse }
+  | { ok: false; status: 400 | 401; error: string };
+
+/** Checks a permission token for uploads; the user id, or null. */
+export async function uploaderOf(keys: SigningKeys, config: Config, token: string | undefined): Promise<string | null> {
+  const claims = await verifyPermissionToken(keys, config, token, 'os.datastore');
+  return canUpload(claims) ? claims.userid : null;
+}
+
+/** Signs one PUT per requested file; the request must have passed AuthorizeRequest. */
+export async function grantUploads(
+  target: StorageTarget,
+  request: AuthorizeRequest,
+  expiresIn: number,
+  now: Date = new Date(),
+): Promise<AuthorizeResponse> {
+  const { owner, name } = request.metadata;
+  const cache = new Map<string, ArrayBuffer>();
+  const entries = await Promise.all(
+    Object.entries(request.filedata).map(async ([path, file]) => {
+      const signed = await presignUpload(target, {
+        key: objectKey(owner, name, path),
+        contentMd5: file.md5,
+        contentType: file.type,
+        expiresIn,
+        now,
+        cache,
+      });
+      // Echo the client's values as given (gobble reads `type`, vulekamali `md5`).
+      const grant = {
+        md5: file.md5,
+        name: file.name,
+        length: file.length,
+        ...(file.type !== undefined ? { type: file.type } : {}),
+        upload_url: signed.uploadUrl,
+        upload_query: signed.uploadQuery,
+      };
+      return [path, grant] as const;
+    }),
+  );
+  // fromEntries defines own properties, so a file named "__proto__" stays a file.
+  return { filedata: Object.fromEntries(entries) };
+}
+
+/** The whole endpoint behaviour, minus HTTP plumbing; see the module comment. */
+export async function authorizeUpload(args: {
+  bodyText: string;
+  token: string | undefined;
+  keys: SigningKeys;
+  config: Config;
+  target: StorageTarget;
+  now?: Date;
+}): Promise<AuthorizeOutcome> {
+  let body: unknown;
+  try {
+    body = JSON.parse(args.bodyText);
+  } catch {
+    return { ok: false, status: 400, error: 'request body is not valid JSON' };
+  }
+  const envelope = MetadataEnvelope.safeParse(body);
+  if (!envelope.success) return { ok: false, status: 400, error: describeIssue(envelope.error) };
+
+  const userid = await uploaderOf(args.keys, args.config, args.token);
+  if (userid === null) {
+    return {
+      ok: false,
+      status: 401,
+      error: 'a permission token for os.datastore with datapackage-upload is required',
+    };
+  }
+  if (userid !== envelope.data.metadata.owner) {
+    return { ok: false, status: 401, error: 'metadata.owner is not the user of the token' };
+  }
+
+  const request = AuthorizeRequest.safeParse(body);
+  if (!request.success) return { ok: false, status: 400, error: describeIssue(request.error) };
+  return {
+    ok: true,
+    body: await grantUploads(args.target, request.data, args.config.OS_UPLOAD_URL_TTL, args.now),
+  };
+}

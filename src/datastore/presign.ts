@@ -1,0 +1,125 @@
+/**
+ * Presigned PUT URLs for the datastore bucket (SigV4 query signing with
+ * aws4fetch). This file is the trust boundary between a checked upload
+ * request and the storage: keep it small enough to audit in one sitting.
+ *
+ * What a URL allows: one PUT of one key, in OS_STORAGE_BUCKET_NAME on
+ * OS_S3_HOSTNAME (path-style), until it expires, with exactly the signed
+ * Content-MD5 and (when the client gave a type) Content-Type. Content-Length
+ * is deliberately not signed: browsers set it themselves and os-packager's
+ * XHR path omits it; the MD5 already pins the bytes on S3 and R2.
+ */
+import { AwsV4Signer } from 'aws4fetch';
+import { ConfigError, type Config } from '../config.ts';
+import { encodeObjectKey } from './paths.ts';
+
+/** SigV4 presigned URLs may live at most 7 days. */
+export const MAX_PRESIGN_SECONDS = 7 * 24 * 3600;
+
+/** Where and with which credentials uploads are signed. */
+export interface StorageTarget {
+  scheme: 'http' | 'https';
+  hostname: string;
+  /** Explicit port; omitted from URLs when it is the scheme's default. */
+  port?: number;
+  bucket: string;
+  region: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+}
+
+// A DNS name or an IPv4 address; no scheme, path, port or user info.
+const HOSTNAME = /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+// S3 bucket naming rules (lower case, digits, dots, hyphens; 3–63).
+const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+
+/**
+ * The storage settings from the configuration; throws ConfigError (the app
+ * answers 503) when the datastore is not configured or a setting is malformed.
+ */
+export function storageTarget(config: Config): StorageTarget {
+  const missing = (
+    ['OS_ACCESS_KEY_ID', 'OS_SECRET_ACCESS_KEY', 'OS_S3_HOSTNAME', 'OS_STORAGE_BUCKET_NAME'] as const
+  ).filter((k) => !config[k]);
+  if (missing.length) throw new ConfigError(`datastore not configured: ${missing.join(', ')} missing`);
+  const hostname = config.OS_S3_HOSTNAME ?? '';
+  const bucket = config.OS_STORAGE_BUCKET_NAME ?? '';
+  if (!HOSTNAME.test(hostname)) throw new ConfigError('OS_S3_HOSTNAME must be a bare host name (no scheme or port)');
+  if (!BUCKET.test(bucket)) throw new ConfigError('OS_STORAGE_BUCKET_NAME is not a valid bucket name');
+  if (config.OS_UPLOAD_URL_TTL > MAX_PRESIGN_SECONDS) {
+    throw new ConfigError(`OS_UPLOAD_URL_TTL must be at most ${MAX_PRESIGN_SECONDS} seconds (SigV4 limit)`);
+  }
+  return {
+    scheme: config.OS_S3_SCHEME,
+    hostname: hostname.toLowerCase(),
+    port: config.OS_S3_PORT,
+    bucket,
+    region: config.OS_S3_REGION,
+    accessKeyId: config.OS_ACCESS_KEY_ID ?? '',
+    secretAccessKey: config.OS_SECRET_ACCESS_KEY ?? '',
+  };
+}
+
+/** `scheme://host[:port]/<bucket>`: the public base of every uploaded object. */
+export function bucketUrl(target: Pick<StorageTarget, 'scheme' | 'hostname' | 'port' | 'bucket'>): string {
+  const defaultPort = target.scheme === 'https' ? 443 : 80;
+  const port = target.port !== undefined && target.port !== defaultPort ? `:${target.port}` : '';
+  return `${target.scheme}://${target.hostname}${port}/${target.bucket}`;
+}
+
+export interface PresignRequest {
+  /** Object key, already checked (see paths.ts objectKey). */
+  key: string;
+  /** base64 MD5 the PUT must send as Content-MD5. */
+  contentMd5: string;
+  /** Content-Type the PUT must send, when the client named one. */
+  contentType?: string;
+  /** Lifetime in seconds. */
+  expiresIn: number;
+  /** Signing time; now by default. Tests pass a past time to get an expired URL. */
+  now?: Date;
+  /** SigV4 signing-key cache shared across the files of one request. */
+  cache?: Map<string, ArrayBuffer>;
+}
+
+/** The original's response shape: the query-less URL, and each query parameter as a one-element array. */
+export interface PresignedUpload {
+  uploadUrl: string;
+  uploadQuery: Record<string, [string]>;
+}
+
+/** SigV4 date form: 20260102T030405Z. */
+function amzDate(date: Date): string {
+  return date.toISOString().replace(/[:-]|\.\d{3}/g, '');
+}
+
+/** Signs one PUT; see the module comment for what the URL allows. */
+export async function presignUpload(target: StorageTarget, request: PresignRequest): Promise<PresignedUpload> {
+  if (!Number.isInteger(request.expiresIn) || request.expiresIn < 1 || request.expiresIn > MAX_PRESIGN_SECONDS) {
+    throw new RangeError('expiresIn out of range');
+  }
+  const uploadUrl = `${bucketUrl(target)}/${encodeObjectKey(request.key)}`;
+  const url = new URL(uploadUrl);
+  url.searchParams.set('X-Amz-Expires', String(request.expiresIn));
+  const headers = new Headers({ 'Content-MD5': request.contentMd5 });
+  if (request.contentType !== undefined) headers.set('Content-Type', request.contentType);
+
+  const signer = new AwsV4Signer({
+    method: 'PUT',
+    url: url.toString(),
+    headers,
+    accessKeyId: target.accessKeyId,
+    secretAccessKey: target.secretAccessKey,
+    service: 's3',
+    region: target.region,
+    datetime: amzDate(request.now ?? new Date()),
+    signQuery: true,
+    // Sign every header given (aws4fetch would otherwise leave Content-Type out).
+    allHeaders: true,
+    cache: request.cache,
+  });
+  const signed = await signer.sign();
+  const uploadQuery: Record<string, [string]> = {};
+  for (const [name, value] of signed.url.searchParams) uploadQuery[name] = [value];
+  return { uploadUrl: `${signed.url.origin}${signed.url.pathname}`, uploadQuery };
+}

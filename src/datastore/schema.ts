@@ -1,0 +1,159 @@
+/**
+ * The wire format of POST /datastore/ (and /datastore/authorize) as zod
+ * schemas: the request body the real clients send and the response they
+ * read (api.md §1.3 row 8, §3 quirks 4–7). Also used for the OpenAPI document.
+ */
+import { z } from '@hono/zod-openapi';
+import { MAX_KEY_BYTES, objectKeyBytes, relativePathProblem, segmentProblem } from './paths.ts';
+
+/** Most files one authorize call may ask for (gobble sends a whole package at once). */
+export const MAX_FILES = 1000;
+/** Largest request body read, in bytes: 1000 files with long paths fit easily. */
+export const MAX_BODY_BYTES = 2 * 1024 * 1024;
+/** Largest object a single PUT may upload on S3 and R2 (5 GiB). */
+export const MAX_OBJECT_BYTES = 5 * 1024 ** 3;
+/** Longest `name` or `type` echoed back. */
+export const MAX_TEXT_LENGTH = 1024;
+
+/** True for the base64 encoding of exactly 16 bytes, the form Content-MD5 takes. */
+export function isBase64Md5(value: string): boolean {
+  return /^[A-Za-z0-9+/]{21}[AQgw]==$/.test(value);
+}
+
+/**
+ * A byte count as clients send it: a whole number, or a string of digits
+ * (os-cli sends strings); echoed back unchanged.
+ */
+export function isValidLength(value: unknown): boolean {
+  if (typeof value === 'number') return Number.isSafeInteger(value) && value >= 0 && value <= MAX_OBJECT_BYTES;
+  if (typeof value === 'string') return /^\d{1,11}$/.test(value) && Number(value) <= MAX_OBJECT_BYTES;
+  return false;
+}
+
+/**
+ * A Content-Type value that survives signing unchanged: printable ASCII,
+ * single spaces between words (SigV4 collapses runs of spaces, and
+ * servers differ in whether they do the same before comparing).
+ */
+export const CONTENT_TYPE = /^[\x21-\x7e]+( [\x21-\x7e]+)*$/;
+
+/** zod error text for a wrong type: "is missing" when absent, else what was expected. */
+const expected = (what: string) => ({
+  error: (issue: { input?: unknown }) => (issue.input === undefined ? 'is missing' : `must be ${what}`),
+});
+
+const Segment = z.string(expected('a string')).superRefine((v, ctx) => {
+  const problem = segmentProblem(v);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
+
+/** `metadata` of the request: the owner id (must equal the token's user) and the dataset name. */
+export const UploadMetadata = z
+  .object({ owner: Segment, name: Segment }, expected('an object'))
+  .openapi('UploadMetadata', {
+    description: 'Who uploads which dataset. Other keys (e.g. author) are accepted and ignored.',
+  });
+
+/** One file the client wants to upload. */
+export const UploadFile = z
+  .object(
+    {
+      md5: z
+        .string(expected('a string'))
+        .refine(isBase64Md5, 'must be the base64 encoding of a 16-byte MD5 digest'),
+      name: z.string(expected('a string')).max(MAX_TEXT_LENGTH, `is longer than ${MAX_TEXT_LENGTH} characters`),
+      length: z
+        .union([z.number(), z.string()], expected('a number or a string of digits'))
+        .refine(isValidLength, `must be a whole number of bytes from 0 to ${MAX_OBJECT_BYTES}`)
+        .openapi({ description: 'Size in bytes (a number, or digits as a string); echoed as given.' }),
+      type: z
+        .string(expected('a string'))
+        .max(MAX_TEXT_LENGTH, `is longer than ${MAX_TEXT_LENGTH} characters`)
+        .regex(CONTENT_TYPE, 'must be printable ASCII with single spaces')
+        .optional()
+        .openapi({ description: 'Content-Type the PUT must carry (signed).' }),
+    },
+    expected('an object'),
+  )
+  .openapi('UploadFile');
+
+/** The whole request body. */
+export const AuthorizeRequest = z
+  .object(
+    {
+      metadata: UploadMetadata,
+      filedata: z
+        .record(z.string(), UploadFile, expected('an object of files'))
+        .openapi({ description: 'Relative path inside the dataset -> file description.' }),
+    },
+    expected('a JSON object'),
+  )
+  .superRefine((body, ctx) => {
+    const paths = Object.keys(body.filedata);
+    if (paths.length > MAX_FILES) {
+      ctx.addIssue({ code: 'custom', path: ['filedata'], message: `has more than ${MAX_FILES} files` });
+      return;
+    }
+    for (const path of paths) {
+      const problem = relativePathProblem(path);
+      if (problem) {
+        ctx.addIssue({ code: 'custom', path: ['filedata', path], message: `path ${problem}` });
+        return;
+      }
+      if (objectKeyBytes(body.metadata.owner, body.metadata.name, path) > MAX_KEY_BYTES) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['filedata', path],
+          message: `object key <owner>/<name>/<path> is longer than ${MAX_KEY_BYTES} bytes`,
+        });
+        return;
+      }
+    }
+  })
+  .openapi('DatastoreAuthorizeRequest');
+
+export type AuthorizeRequest = z.infer<typeof AuthorizeRequest>;
+
+/** Only the part checked before authentication, as the original did. */
+export const MetadataEnvelope = z.object({ metadata: UploadMetadata }, expected('a JSON object'));
+
+/** One presigned upload in the response. */
+export const UploadGrant = z
+  .object({
+    md5: z.string(),
+    name: z.string(),
+    length: z.union([z.number(), z.string()]),
+    type: z.string().optional(),
+    upload_url: z.string().openapi({
+      description: 'Public URL of the object, without query: also the URL to give /package/upload.',
+    }),
+    upload_query: z.record(z.string(), z.array(z.string()).length(1)).openapi({
+      description: 'Query parameters to append to upload_url for the PUT, each as a one-element array.',
+    }),
+  })
+  .openapi('UploadGrant');
+
+export const AuthorizeResponse = z
+  .object({ filedata: z.record(z.string(), UploadGrant) })
+  .openapi('DatastoreAuthorizeResponse');
+
+export type AuthorizeResponse = z.infer<typeof AuthorizeResponse>;
+
+export const InfoResponse = z
+  .object({ prefixes: z.array(z.string()) })
+  .openapi('DatastoreInfo', { description: 'URL prefixes under which this user’s uploaded files appear.' });
+
+export const ErrorBody = z.object({ error: z.string() }).openapi('DatastoreError');
+
+/**
+ * The first problem zod found, as one message naming where it is, e.g.
+ * `filedata["../x"]: path has a '..' segment` or `metadata.owner: is missing`.
+ */
+export function describeIssue(error: z.ZodError): string {
+  const issue = error.issues[0];
+  if (!issue) return 'invalid request body';
+  const where = issue.path
+    .map((p, i) => (i === 0 ? String(p) : i === 1 && issue.path[0] === 'filedata' ? `[${JSON.stringify(p)}]` : `.${String(p)}`))
+    .join('');
+  return `${where || 'body'}: ${issue.message}`;
+}
