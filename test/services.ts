@@ -4,7 +4,9 @@
  * Worker at it and a stop function.
  */
 import { fileURLToPath } from 'node:url';
+import { startOidcProvider } from '../tools/services/oidc.ts';
 import { startS3Server } from '../tools/services/s3.ts';
+import { freePort } from '../tools/services/util.ts';
 import { startStaticServer } from '../tools/services/static.ts';
 
 export interface StartedServices {
@@ -14,7 +16,7 @@ export interface StartedServices {
 
 export async function startTestServices(_base: Record<string, string>): Promise<StartedServices> {
   const started: StartedServices = { bindings: {}, stops: [] };
-  for (const start of [startTestS3, startTestFixtures]) {
+  for (const start of [startTestS3, startTestFixtures, startTestOidc]) {
     const one = await start();
     Object.assign(started.bindings, one.bindings);
     started.stops.push(...one.stops);
@@ -56,4 +58,36 @@ async function startTestFixtures(): Promise<StartedServices> {
   const root = process.env.OS_TEST_FIXTURES_DIR ?? fileURLToPath(new URL('../../shared/fixtures', import.meta.url));
   const server = await startStaticServer(root);
   return { bindings: { OS_TEST_FIXTURES_URL: server.url }, stops: [() => server.stop()] };
+}
+
+/** Development-only OAuth clients of the loopback OpenID provider (not secrets). */
+export const TEST_OIDC = {
+  /** Used by the workers tests, whose base URL is http://conductor.test. */
+  workers: { client_id: 'conductor-test', client_secret: 'conductor-test-secret' },
+  /** Used by node tests that run the Worker on a real loopback port (OS_TEST_BROWSER_BASE_URL). */
+  browser: { client_id: 'conductor-browser-test', client_secret: 'conductor-browser-test-secret' },
+};
+
+/**
+ * The real OpenID provider the login flow runs against. Bindings point the
+ * Worker at it; OS_TEST_BROWSER_BASE_URL is the loopback URL node tests must
+ * start their Worker on (its callback is registered with the provider).
+ */
+async function startTestOidc(): Promise<StartedServices> {
+  const browserBase = `http://127.0.0.1:${await freePort()}`;
+  const oidc = await startOidcProvider({
+    clients: [
+      { ...TEST_OIDC.workers, redirect_uris: ['http://conductor.test/oauth/google_callback'] },
+      { ...TEST_OIDC.browser, redirect_uris: [`${browserBase}/oauth/google_callback`] },
+    ],
+  });
+  return {
+    bindings: {
+      OS_OIDC_ISSUER: oidc.issuer,
+      OS_OIDC_CLIENT_ID: TEST_OIDC.workers.client_id,
+      OS_OIDC_CLIENT_SECRET: TEST_OIDC.workers.client_secret,
+      OS_TEST_BROWSER_BASE_URL: browserBase,
+    },
+    stops: [() => oidc.close()],
+  };
 }
