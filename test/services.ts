@@ -5,6 +5,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { startOidcProvider } from '../tools/services/oidc.ts';
+import { openSearchUnavailableReason, startOpenSearch } from '../tools/services/opensearch.ts';
 import { startS3Server } from '../tools/services/s3.ts';
 import { freePort } from '../tools/services/util.ts';
 import { startStaticServer } from '../tools/services/static.ts';
@@ -16,7 +17,7 @@ export interface StartedServices {
 
 export async function startTestServices(_base: Record<string, string>): Promise<StartedServices> {
   const started: StartedServices = { bindings: {}, stops: [] };
-  for (const start of [startTestS3, startTestFixtures, startTestOidc]) {
+  for (const start of [startTestS3, startTestFixtures, startTestOidc, startTestOpenSearch]) {
     const one = await start();
     Object.assign(started.bindings, one.bindings);
     started.stops.push(...one.stops);
@@ -68,6 +69,12 @@ export const TEST_OIDC = {
   browser: { client_id: 'conductor-browser-test', client_secret: 'conductor-browser-test-secret' },
 };
 
+/** Development-only API keys (OS_CLIENT_API_KEYS) for the identity tests; the first user never logs in. */
+export const TEST_API_KEYS = [
+  { key: 'test-api-key-automation-0001', userid: 'a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0' },
+  { key: 'test-api-key-automation-0002', userid: 'b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1' },
+];
+
 /**
  * The real OpenID provider the login flow runs against. Bindings point the
  * Worker at it; OS_TEST_BROWSER_BASE_URL is the loopback URL node tests must
@@ -87,7 +94,29 @@ async function startTestOidc(): Promise<StartedServices> {
       OS_OIDC_CLIENT_ID: TEST_OIDC.workers.client_id,
       OS_OIDC_CLIENT_SECRET: TEST_OIDC.workers.client_secret,
       OS_TEST_BROWSER_BASE_URL: browserBase,
+      OS_CLIENT_API_KEYS: TEST_API_KEYS.map((k) => `${k.key}:${k.userid}`).join(','),
     },
     stops: [() => oidc.close()],
   };
+}
+
+/**
+ * A real OpenSearch 2.19 node. Its URL goes to OS_TEST_ELASTICSEARCH_URL
+ * only: OS_ELASTICSEARCH_ADDRESS stays unset so the default search backend of
+ * the Worker under test is Postgres; ES tests build their backend with the URL.
+ * When it cannot run (OS_TEST_SKIP_OPENSEARCH=1, or Java/Maven missing outside
+ * CI) OS_TEST_ELASTICSEARCH_SKIPPED says why and the ES tests are skipped;
+ * with CI=true a failure to start fails the run.
+ */
+async function startTestOpenSearch(): Promise<StartedServices> {
+  const ci = process.env.CI === 'true';
+  const skip = (reason: string): StartedServices => {
+    console.warn(`OpenSearch not started, ElasticSearch tests are skipped: ${reason}`);
+    return { bindings: { OS_TEST_ELASTICSEARCH_SKIPPED: reason }, stops: [] };
+  };
+  if (process.env.OS_TEST_SKIP_OPENSEARCH === '1') return skip('OS_TEST_SKIP_OPENSEARCH=1');
+  const missing = openSearchUnavailableReason();
+  if (missing && !ci) return skip(missing);
+  const node = await startOpenSearch({ log: (line) => console.log(line) });
+  return { bindings: { OS_TEST_ELASTICSEARCH_URL: node.url }, stops: [() => node.stop()] };
 }
