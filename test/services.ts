@@ -9,6 +9,7 @@ import { openSearchUnavailableReason, startOpenSearch } from '../tools/services/
 import { startS3Server } from '../tools/services/s3.ts';
 import { freePort } from '../tools/services/util.ts';
 import { startStaticServer } from '../tools/services/static.ts';
+import { startHookReceiver } from './package-admin/hook-receiver.ts';
 
 export interface StartedServices {
   bindings: Record<string, string>;
@@ -17,7 +18,7 @@ export interface StartedServices {
 
 export async function startTestServices(_base: Record<string, string>): Promise<StartedServices> {
   const started: StartedServices = { bindings: {}, stops: [] };
-  for (const start of [startTestS3, startTestFixtures, startTestOidc, startTestOpenSearch]) {
+  for (const start of [startTestS3, startTestFixtures, startTestOidc, startTestOpenSearch, startTestPipeline]) {
     const one = await start();
     Object.assign(started.bindings, one.bindings);
     started.stops.push(...one.stops);
@@ -119,4 +120,20 @@ async function startTestOpenSearch(): Promise<StartedServices> {
   if (missing && !ci) return skip(missing);
   const node = await startOpenSearch({ log: (line) => console.log(line) });
   return { bindings: { OS_TEST_ELASTICSEARCH_URL: node.url }, stops: [() => node.stop()] };
+}
+
+/**
+ * A pipeline endpoint for /package/run-hooks: OS_PIPELINE_URLS allows only
+ * <receiver>/pipeline/allowed; OS_TEST_HOOK_RECEIVER_URL lets tests read
+ * what it received (GET /__received).
+ */
+async function startTestPipeline(): Promise<StartedServices> {
+  const receiver = await startHookReceiver();
+  return {
+    bindings: {
+      OS_PIPELINE_URLS: `${receiver.url}/pipeline/allowed`,
+      OS_TEST_HOOK_RECEIVER_URL: receiver.url,
+    },
+    stops: [() => receiver.stop()],
+  };
 }
