@@ -1,5 +1,207 @@
-import type { App } from '../http/types.ts';
+/**
+ * Package management endpoints (api.md rows 12–16): publish, delete,
+ * update_params, run-hooks (owner only, permission token in `jwt`) and the
+ * public stats. Shapes and status codes are the original's: a missing jwt is
+ * 403, a missing parameter 400, a bad token an HTTP 200 `null`, business
+ * errors HTTP 200 `{"success": false, ...}`. The work is in
+ * src/registry/manage.ts.
+ */
+import { createRoute, z } from '@hono/zod-openapi';
+import type { Context } from 'hono';
+import { getSigningKeys } from '../auth/keys.ts';
+import { verifyPermissionToken } from '../auth/tokens.ts';
+import { param } from '../http/params.ts';
+import { jsonError, jsonp } from '../http/respond.ts';
+import type { App, AppEnv } from '../http/types.ts';
+import { deleteAs, publishAs, runHooksAs, updateParamsAs } from '../registry/manage.ts';
+import { isPackageId, parsePublishMode } from '../registry/policy.ts';
+import { getSearchBackend } from '../search/index.ts';
 
-export function registerPackageAdminRoutes(_app: App): void {
-  // Routes of this area are registered here.
+/** Largest update_params body we read. */
+const MAX_PARAMS_BODY = 64 * 1024;
+
+const text = (description: string) => z.string().optional().openapi({ description });
+const Jwt = text('Permission token (os.datastore) of the package owner; query or form body');
+const Id = text('Package id <owner>:<name>; query or form body');
+const Callback = text('JSONP callback name');
+
+const ErrorBody = z.object({ error: z.string() }).openapi('Error');
+const Failure = z.object({ success: z.literal(false), error: z.string() }).openapi('Failure');
+const json = <T extends z.ZodType>(schema: T, description: string) => ({
+  description,
+  content: { 'application/json': { schema } },
+});
+const errors = {
+  400: json(ErrorBody, 'A missing or invalid parameter'),
+  403: json(ErrorBody, 'Missing jwt'),
+};
+
+const publishRoute = createRoute({
+  method: 'post',
+  path: '/package/publish',
+  summary: 'Publish or hide a package (owner only)',
+  request: {
+    query: z.object({ jwt: Jwt, id: Id, publish: text('true, false or toggle (any case)'), callback: Callback }),
+  },
+  responses: {
+    200: json(
+      z.union([z.object({ success: z.literal(true), published: z.boolean() }), Failure, z.null()]),
+      'The new state; success false for an unknown package (or one of another user); null for a bad token',
+    ),
+    ...errors,
+  },
+});
+
+const deleteRoute = createRoute({
+  method: 'post',
+  path: '/package/delete',
+  summary: 'Remove a package from the registry and the search index (owner only)',
+  description: 'The fact table and the uploaded files stay.',
+  request: { query: z.object({ jwt: Jwt, id: Id, callback: Callback }) },
+  responses: {
+    200: json(
+      z.union([z.object({ success: z.boolean() }), z.null()]),
+      'success false for an unknown package; null for a bad token or another user\'s package',
+    ),
+    ...errors,
+  },
+});
+
+const ParamsBody = z.object({ params: z.string() }).passthrough().openapi('DefaultParams');
+
+const updateParamsRoute = createRoute({
+  method: 'post',
+  path: '/package/update_params',
+  summary: "Store a package's default view parameters (owner only)",
+  description:
+    'The JSON body {"params": "<JSON string>"} is stored as package.defaultParams, as os-viewer expects. Body: application/json, at most 64 KiB.',
+  request: { query: z.object({ jwt: Jwt, id: Id, callback: Callback }) },
+  responses: {
+    200: json(
+      z.union([z.object({ success: z.literal(true) }), z.null()]),
+      'null for a bad token, another user\'s package or an unknown package',
+    ),
+    ...errors,
+  },
+});
+
+const runHooksRoute = createRoute({
+  method: 'post',
+  path: '/package/run-hooks',
+  summary: 'Trigger a configured pipeline for a package (owner only)',
+  description:
+    'Posts the JSON-LD document {"@context":…, "url": <datapackage URL>} as multipart field "input" to `pipeline`, which must be one of OS_PIPELINE_URLS. The pipeline\'s answer is summarised (status and at most 200 characters).',
+  request: {
+    query: z.object({ jwt: Jwt, id: Id, pipeline: text('Pipeline URL (one of the configured ones)'), callback: Callback }),
+  },
+  responses: {
+    200: json(
+      z.union([
+        z.object({
+          success: z.boolean(),
+          response: z.string(),
+          payload: z.object({ '@context': z.record(z.string(), z.unknown()), url: z.string().nullable() }),
+        }),
+        Failure,
+        z.null(),
+      ]),
+      'The pipeline was called (success = it answered 2xx), or refused (success false), or null for a bad token',
+    ),
+    ...errors,
+  },
+});
+
+const statsRoute = createRoute({
+  method: 'get',
+  path: '/package/stats',
+  summary: 'Catalogue statistics',
+  description: 'Counted over the packages anyone may see (published and loaded). {} when the search backend fails.',
+  request: { query: z.object({ callback: Callback }) },
+  responses: {
+    200: json(
+      z.object({ num_packages: z.number().int(), num_records: z.number().int(), num_countries: z.number().int() }),
+      'Counts',
+    ),
+  },
+});
+
+/** JSONP and error bodies are not Hono typed responses; the schemas above document them. */
+function untyped(res: Response): never {
+  return res as never;
+}
+
+type Ctx = Context<AppEnv>;
+
+/**
+ * The common preamble: jwt present (else 403), id present (else 400), and
+ * the user id of a valid os.datastore permission token (null otherwise).
+ */
+async function authenticate(c: Ctx): Promise<{ response: Response } | { userid: string | null; id: string }> {
+  const jwt = await param(c, 'jwt');
+  if (!jwt) return { response: jsonError(c, 403, 'missing jwt parameter') };
+  const id = await param(c, 'id');
+  if (!id) return { response: jsonError(c, 400, 'missing id parameter') };
+  if (!isPackageId(id)) return { response: jsonError(c, 400, 'id must be <owner>:<name>') };
+  const config = c.get('config');
+  const claims = await verifyPermissionToken(await getSigningKeys(config), config, jwt, 'os.datastore');
+  return { userid: claims?.userid ?? null, id };
+}
+
+async function readParamsBody(c: Ctx): Promise<z.infer<typeof ParamsBody> | null> {
+  const declared = Number(c.req.header('content-length') ?? '0');
+  if (declared > MAX_PARAMS_BODY) return null;
+  const raw = await c.req.text();
+  if (raw.length > MAX_PARAMS_BODY) return null;
+  try {
+    const parsed = ParamsBody.safeParse(JSON.parse(raw));
+    return parsed.success ? parsed.data : null;
+  } catch {
+    return null;
+  }
+}
+
+export function registerPackageAdminRoutes(app: App): void {
+  app.openapi(publishRoute, async (c) => {
+    const auth = await authenticate(c);
+    if ('response' in auth) return untyped(auth.response);
+    const mode = parsePublishMode(await param(c, 'publish'));
+    if (!mode) return untyped(jsonError(c, 400, 'publish must be true, false or toggle'));
+    if (!auth.userid) return untyped(jsonp(c, null));
+    return untyped(jsonp(c, await publishAs(c.get('config'), auth.userid, auth.id, mode)));
+  });
+
+  app.openapi(deleteRoute, async (c) => {
+    const auth = await authenticate(c);
+    if ('response' in auth) return untyped(auth.response);
+    if (!auth.userid) return untyped(jsonp(c, null));
+    return untyped(jsonp(c, await deleteAs(c.get('config'), auth.userid, auth.id)));
+  });
+
+  app.openapi(updateParamsRoute, async (c) => {
+    const auth = await authenticate(c);
+    if ('response' in auth) return untyped(auth.response);
+    const body = await readParamsBody(c);
+    if (!body) return untyped(jsonError(c, 400, "No 'params' key or bad params value."));
+    if (!auth.userid) return untyped(jsonp(c, null));
+    return untyped(jsonp(c, await updateParamsAs(c.get('config'), auth.userid, auth.id, body)));
+  });
+
+  app.openapi(runHooksRoute, async (c) => {
+    const auth = await authenticate(c);
+    if ('response' in auth) return untyped(auth.response);
+    const pipeline = await param(c, 'pipeline');
+    if (!pipeline) return untyped(jsonError(c, 400, 'missing pipeline parameter'));
+    if (!auth.userid) return untyped(jsonp(c, null));
+    return untyped(jsonp(c, await runHooksAs(c.get('config'), auth.userid, auth.id, pipeline)));
+  });
+
+  app.openapi(statsRoute, async (c) => {
+    const backend = getSearchBackend(c.get('config'));
+    try {
+      return untyped(jsonp(c, await backend.stats()));
+    } catch (err) {
+      c.get('log')('error', 'stats backend failed', { backend: backend.name, error: (err as Error).message });
+      return untyped(jsonp(c, {}));
+    }
+  });
 }
