@@ -1,0 +1,99 @@
+/**
+ * The loader's outbound HTTP: only URLs already checked against the
+ * allow-list, no redirects (a redirect could lead anywhere), bounded time
+ * and size. Status codes map to permanent or transient errors.
+ */
+import { PermanentError } from './errors.ts';
+
+/** Throws for a non-success answer: 4xx permanent, 5xx transient. */
+function checkStatus(res: Response, what: string): void {
+  if (res.status >= 300 && res.status < 400) {
+    throw new PermanentError(`could not fetch ${what}: HTTP ${res.status} redirect (redirects are not followed)`);
+  }
+  if (res.status >= 400 && res.status < 500 && res.status !== 408 && res.status !== 429) {
+    throw new PermanentError(`could not fetch ${what}: HTTP ${res.status}`);
+  }
+  if (!res.ok) throw new Error(`could not fetch ${what}: HTTP ${res.status}`);
+}
+
+/** GETs a small text file (the descriptor), at most `maxBytes`, within `timeoutMs`. */
+export async function fetchText(url: string, what: string, maxBytes: number, timeoutMs = 15_000): Promise<string> {
+  const res = await fetch(url, { redirect: 'manual', signal: AbortSignal.timeout(timeoutMs) });
+  checkStatus(res, what);
+  const declared = Number(res.headers.get('content-length') ?? NaN);
+  if (declared > maxBytes) {
+    await res.body?.cancel();
+    throw new PermanentError(`${what} is larger than ${maxBytes} bytes`);
+  }
+  const reader = res.body?.getReader();
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  if (reader) {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      size += value.byteLength;
+      if (size > maxBytes) {
+        await reader.cancel();
+        throw new PermanentError(`${what} is larger than ${maxBytes} bytes`);
+      }
+      parts.push(value);
+    }
+  }
+  const all = new Uint8Array(size);
+  let at = 0;
+  for (const p of parts) {
+    all.set(p, at);
+    at += p.byteLength;
+  }
+  try {
+    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(all);
+  } catch {
+    throw new PermanentError(`${what} is not UTF-8 text`);
+  }
+}
+
+/** What a HEAD of the data file tells: its version and size. */
+export interface ResourceInfo {
+  etag: string | null;
+  length: number | null;
+}
+
+/** HEADs the data file: it must exist before a table is created for it. */
+export async function probeResource(url: string, timeoutMs = 15_000): Promise<ResourceInfo> {
+  const res = await fetch(url, { method: 'HEAD', redirect: 'manual', signal: AbortSignal.timeout(timeoutMs) });
+  checkStatus(res, `data file ${url}`);
+  const length = Number(res.headers.get('content-length') ?? NaN);
+  return { etag: res.headers.get('etag'), length: Number.isFinite(length) ? length : null };
+}
+
+/** An open data file, positioned at the requested byte offset. */
+export interface OpenedResource {
+  reader: ReadableStreamDefaultReader<Uint8Array>;
+  etag: string | null;
+  /** True when the server honoured the Range request. */
+  ranged: boolean;
+}
+
+/**
+ * GETs the data file from byte `offset` on with `Range: bytes=<offset>-`.
+ * When the server ignores Range (HTTP 200), the caller skips `offset` bytes.
+ */
+export async function openResource(url: string, offset: number): Promise<OpenedResource> {
+  const headers: Record<string, string> = {};
+  if (offset > 0) headers.Range = `bytes=${offset}-`;
+  const res = await fetch(url, { headers, redirect: 'manual' });
+  if (res.status === 416) throw new PermanentError(`data file ${url} is shorter than the loaded part (it changed)`);
+  checkStatus(res, `data file ${url}`);
+  let ranged = false;
+  if (res.status === 206) {
+    const start = /^bytes (\d+)-/.exec(res.headers.get('content-range') ?? '');
+    if (!start || Number(start[1]) !== offset) {
+      await res.body?.cancel();
+      throw new Error(`data file ${url}: unexpected Content-Range ${res.headers.get('content-range')}`);
+    }
+    ranged = true;
+  }
+  if (!res.body) throw new PermanentError(`data file ${url} has no body`);
+  return { reader: res.body.getReader(), etag: res.headers.get('etag'), ranged };
+}
