@@ -18,6 +18,7 @@ export interface Job {
   stagingTable: string | null;
   targetTable: string | null;
   columns: string[] | null;
+  csvHeader: string[] | null;
   byteOffset: number;
   rowsLoaded: number;
   contentLength: number | null;
@@ -38,6 +39,7 @@ function toJob(r: Record<string, unknown>): Job {
     stagingTable: (r.staging_table as string | null) ?? null,
     targetTable: (r.target_table as string | null) ?? null,
     columns: (r.columns as string[] | null) ?? null,
+    csvHeader: (r.csv_header as string[] | null) ?? null,
     byteOffset: Number(r.byte_offset),
     rowsLoaded: Number(r.rows_loaded),
     contentLength: r.content_length === null || r.content_length === undefined ? null : Number(r.content_length),

@@ -22,6 +22,8 @@ CREATE TABLE load_jobs (
   staging_table text,
   target_table text,
   columns jsonb,
+  -- the CSV header row, read at offset 0 and needed to map columns on resume
+  csv_header jsonb,
   byte_offset bigint NOT NULL DEFAULT 0,
   rows_loaded bigint NOT NULL DEFAULT 0,
   content_length bigint,
