@@ -11,7 +11,7 @@
 import type { SigningKeys } from '../auth/keys.ts';
 import { canUpload, verifyPermissionToken } from '../auth/tokens.ts';
 import type { Config } from '../config.ts';
-import { objectKey } from './paths.ts';
+import { objectKey, relativePathProblem } from './paths.ts';
 import { presignUpload, type StorageTarget } from './presign.ts';
 import { AuthorizeRequest, describeIssue, MetadataEnvelope, type AuthorizeResponse } from './schema.ts';
 
@@ -90,6 +90,11 @@ export async function authorizeUpload(args: {
     return { ok: false, status: 401, error: 'metadata.owner is not the user of the token' };
   }
 
+  // zod drops an own "__proto__" key of a record without a word: check the raw keys.
+  const rawFiles = (body as { filedata?: unknown }).filedata;
+  if (typeof rawFiles === 'object' && rawFiles !== null && Object.hasOwn(rawFiles, '__proto__')) {
+    return { ok: false, status: 400, error: `filedata["__proto__"]: path ${relativePathProblem('__proto__')}` };
+  }
   const request = AuthorizeRequest.safeParse(body);
   if (!request.success) return { ok: false, status: 400, error: describeIssue(request.error) };
   return {

@@ -15,6 +15,8 @@ describe('relativePathProblem', () => {
     'file+plus&amp=eq?q#h.csv',
     '数据/表.csv',
     '😀.csv',
+    'data/__proto__',
+    '__proto__.csv',
   ];
   it.each(accepted)('accepts the relative path %j', (path) => {
     expect(relativePathProblem(path)).toBeNull();
@@ -22,6 +24,7 @@ describe('relativePathProblem', () => {
 
   const refused: Array<[string, string]> = [
     ['', 'is empty'],
+    ['__proto__', 'is a reserved name'],
     ['/etc/passwd', 'is an absolute path'],
     ['/data.csv', 'is an absolute path'],
     ['C:/data.csv', 'is an absolute path'],

@@ -14,16 +14,23 @@ export const MAX_KEY_BYTES = 1024;
 /** Longest owner id or dataset name accepted (a user id is 32 hex digits). */
 export const MAX_SEGMENT_LENGTH = 255;
 
-// C0, DEL and C1 controls: invisible, and some are line breaks in logs and headers.
-const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 // A UTF-16 surrogate without its partner cannot be encoded as UTF-8.
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 // `C:foo`, `c:/foo`: absolute on Windows, where clients may build the path.
 const DRIVE_LETTER = /^[A-Za-z]:/;
 
+/** C0, DEL and C1 controls: invisible, and some are line breaks in logs and headers. */
+function hasControlCharacter(value: string): boolean {
+  for (let i = 0; i < value.length; i++) {
+    const code = value.charCodeAt(i);
+    if (code <= 0x1f || (code >= 0x7f && code <= 0x9f)) return true;
+  }
+  return false;
+}
+
 function characterProblem(value: string): string | null {
   if (LONE_SURROGATE.test(value)) return 'is not valid Unicode';
-  if (CONTROL.test(value)) return 'contains a control character';
+  if (hasControlCharacter(value)) return 'contains a control character';
   if (value.includes('\\')) return 'contains a backslash';
   return null;
 }
@@ -35,6 +42,8 @@ function characterProblem(value: string): string | null {
  */
 export function relativePathProblem(path: string): string | null {
   if (path === '') return 'is empty';
+  // JSON objects keyed by path would turn this one into a prototype.
+  if (path === '__proto__') return 'is a reserved name';
   const bad = characterProblem(path);
   if (bad) return bad;
   if (path.startsWith('/') || DRIVE_LETTER.test(path)) return 'is an absolute path';
