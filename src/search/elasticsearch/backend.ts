@@ -1,0 +1,68 @@
+/**
+ * The ElasticSearch/OpenSearch search backend: /search/package and
+ * /package/stats answered from the `packages` index over HTTP.
+ */
+import type { Config } from '../../config.ts';
+import type { PackageStats, SearchBackend, SearchHit, SearchQuery, SearchResult } from '../types.ts';
+import { EsError } from './client.ts';
+import { target, targetFromConfig, type EsTarget } from './index.ts';
+import { searchBody, SOURCE_FIELDS, statsBody } from './query.ts';
+
+interface SearchResponse {
+  hits: { total: { value: number } | number; hits: Array<{ _source: Record<string, unknown> }> };
+  aggregations?: { num_records?: { value: number | null }; num_countries?: { value: number | null } };
+}
+
+function totalOf(res: SearchResponse): number {
+  const t = res.hits.total;
+  return typeof t === 'number' ? t : t.value;
+}
+
+/** A hit with only the returned fields, absent ones left out (as the original's `_source`). */
+function toHit(source: Record<string, unknown>): SearchHit {
+  const hit: Record<string, unknown> = {};
+  for (const f of SOURCE_FIELDS) if (f in source) hit[f] = source[f];
+  return hit as unknown as SearchHit;
+}
+
+const missingIndex = (err: unknown): boolean => err instanceof EsError && err.type === 'index_not_found_exception';
+
+/** Search over an explicit target. A missing index is an empty catalogue. */
+export async function searchIndex(t: EsTarget, query: SearchQuery): Promise<SearchResult> {
+  try {
+    const res = await t.client.request<SearchResponse>('POST', `/${encodeURIComponent(t.index)}/_search`, {
+      body: searchBody(query),
+    });
+    return { hits: res.body.hits.hits.map((h) => toHit(h._source)), total: totalOf(res.body) };
+  } catch (err) {
+    if (missingIndex(err)) return { hits: [], total: 0 };
+    throw err;
+  }
+}
+
+/** Stats over what anonymous users may see; zeros for a missing index. */
+export async function statsIndex(t: EsTarget): Promise<PackageStats> {
+  try {
+    const res = await t.client.request<SearchResponse>('POST', `/${encodeURIComponent(t.index)}/_search`, {
+      body: statsBody(),
+    });
+    return {
+      num_packages: totalOf(res.body),
+      num_records: Math.round(res.body.aggregations?.num_records?.value ?? 0),
+      num_countries: Math.round(res.body.aggregations?.num_countries?.value ?? 0),
+    };
+  } catch (err) {
+    if (missingIndex(err)) return { num_packages: 0, num_records: 0, num_countries: 0 };
+    throw err;
+  }
+}
+
+/** The backend for the configured index, or for an explicit `{url, index}` (tests, tools). */
+export function createElasticsearchBackend(source: Config | { url: string; index: string }): SearchBackend {
+  const t = 'url' in source ? target(source.url, source.index) : targetFromConfig(source);
+  return {
+    name: 'elasticsearch',
+    search: (query) => searchIndex(t, query),
+    stats: () => statsIndex(t),
+  };
+}
