@@ -97,7 +97,7 @@ async function startTestOidc(): Promise<StartedServices> {
       OS_TEST_BROWSER_BASE_URL: browserBase,
       OS_CLIENT_API_KEYS: TEST_API_KEYS.map((k) => `${k.key}:${k.userid}`).join(','),
     },
-    stops: [() => oidc.close()],
+    stops: [() => oidc.stop()],
   };
 }
 

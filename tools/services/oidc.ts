@@ -5,9 +5,22 @@
  * derived from that name (`<name>@example.org`, a display name, a picture),
  * so a login fills in the whole profile. PKCE is required for every client.
  */
-import { createServer, type Server } from 'node:http';
-import Provider from 'oidc-provider';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { freePort } from './util.ts';
+
+/** The part of npm `oidc-provider` (which ships no types) used here. */
+interface ProviderConstructor {
+  new (issuer: string, configuration: Record<string, unknown>): {
+    callback(): (req: IncomingMessage, res: ServerResponse) => void;
+  };
+}
+
+async function loadProvider(): Promise<ProviderConstructor> {
+  // A computed specifier keeps TypeScript from looking for type declarations.
+  const specifier: string = 'oidc-provider';
+  const mod = (await import(specifier)) as { default: ProviderConstructor };
+  return mod.default;
+}
 
 export interface OidcClientRegistration {
   client_id: string;
@@ -19,7 +32,7 @@ export interface StartedOidcProvider {
   /** Issuer URL, e.g. http://127.0.0.1:41234 (discovery under /.well-known/openid-configuration). */
   issuer: string;
   port: number;
-  close(): Promise<void>;
+  stop(): Promise<void>;
 }
 
 /** Claims of the account a user "logs in" as on the provider's form. */
@@ -41,6 +54,7 @@ export async function startOidcProvider(options: {
 }): Promise<StartedOidcProvider> {
   const port = options.port ?? (await freePort());
   const issuer = `http://127.0.0.1:${port}`;
+  const Provider = await loadProvider();
   const provider = new Provider(issuer, {
     clients: options.clients.map((c) => ({
       ...c,
@@ -66,7 +80,7 @@ export async function startOidcProvider(options: {
   return {
     issuer,
     port,
-    close: () =>
+    stop: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
         server.close(() => resolve());
