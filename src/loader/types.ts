@@ -111,6 +111,7 @@ export interface FiscalPackage {
   descriptor: Record<string, unknown>;
   owner: string;
   name: string;
+  /** The author's full name (the registry's top-level `author`); the stored descriptor has the obfuscated form. */
   author?: string;
   resource: LoadResource;
   model: FdpModel;

@@ -1,0 +1,17 @@
+// Minimal typing of the os-types package (columnType -> FDP model), as used by descriptor.ts.
+declare module 'os-types' {
+  interface OsTypesErrors {
+    general: string[];
+    perField: Record<string, string[]>;
+  }
+  interface OsTypesResult {
+    model?: { dimensions: Record<string, unknown>; measures: Record<string, unknown> };
+    schema?: { fields: Record<string, { type: string; format?: string; [key: string]: unknown }>; primaryKey: string[] };
+    errors?: OsTypesErrors;
+    promise?: Promise<unknown>;
+  }
+  class TypeProcessor {
+    fieldsToModel(fields: Array<Record<string, unknown>>): OsTypesResult;
+  }
+  export default TypeProcessor;
+}
