@@ -14,7 +14,8 @@
  */
 import type { Client } from '@neondatabase/serverless';
 import type { Config } from '../config.ts';
-import { transaction } from '../db/client.ts';
+import { transaction, withDb } from '../db/client.ts';
+import { mirrorToIndex, removeFromIndex } from '../search/elasticsearch/index.ts';
 import type { RegistryDocument } from './registry.ts';
 
 /** Where index writes go; null when no search index is configured. */
@@ -26,8 +27,10 @@ export interface IndexWriter {
 /** The ElasticSearch writer when OS_ELASTICSEARCH_ADDRESS is set, else null. */
 export function indexWriterFor(config: Config): IndexWriter | null {
   if (!config.OS_ELASTICSEARCH_ADDRESS) return null;
-  // PENDING(D1): mirrorToIndex / removeFromIndex.
-  return null;
+  return {
+    save: (doc) => mirrorToIndex(config, doc),
+    remove: (id) => removeFromIndex(config, id),
+  };
 }
 
 export interface SyncReport {
@@ -46,8 +49,9 @@ const MAX_ERROR_LENGTH = 500;
 /**
  * Mirrors queued ids: the given `ids` (whatever their back-off), else up to
  * `limit` ids whose retry time has come. With no writer (no index
- * configured) the queue is simply emptied: there is nothing to mirror to,
- * and a reindex builds a new index from the registry anyway.
+ * configured) the given ids are dropped from the queue (there is nothing to
+ * mirror to; a reindex builds any new index from the registry) and nothing
+ * else is touched.
  */
 export async function syncIndex(
   db: Client,
@@ -55,6 +59,7 @@ export async function syncIndex(
   opts: { ids?: string[]; limit?: number } = {},
 ): Promise<SyncReport> {
   const report: SyncReport = { indexed: 0, removed: 0, failed: 0 };
+  if (!writer && !opts.ids) return report;
   await transaction(db, async () => {
     const { rows } = opts.ids
       ? await db.query(
@@ -116,7 +121,10 @@ export async function syncAfterWrite(config: Config, db: Client, id: string): Pr
   }
 }
 
-/** Retries every due index write (for a cron trigger or an admin tool). */
-export async function retryPendingIndexWrites(config: Config, db: Client, limit = 100): Promise<SyncReport> {
-  return syncIndex(db, indexWriterFor(config), { limit });
+/**
+ * Retries up to `limit` due index writes on its own connection: for a cron
+ * trigger (`scheduled` handler) or an admin tool.
+ */
+export async function retryPendingIndexWrites(config: Config, limit = 100): Promise<SyncReport> {
+  return withDb(config, (db) => syncIndex(db, indexWriterFor(config), { limit }));
 }

@@ -4,10 +4,10 @@
  * the registry (so search works with no index at all).
  */
 import type { Config } from '../config.ts';
+import { createElasticsearchBackend } from './elasticsearch/backend.ts';
 import { createPostgresBackend } from './postgres.ts';
 import type { SearchBackend } from './types.ts';
 
 export function getSearchBackend(config: Config): SearchBackend {
-  // PENDING(D1): ElasticSearch backend when OS_ELASTICSEARCH_ADDRESS is set.
-  return createPostgresBackend(config);
+  return config.OS_ELASTICSEARCH_ADDRESS ? createElasticsearchBackend(config) : createPostgresBackend(config);
 }
