@@ -63,6 +63,8 @@ describe('parseSearchParams', () => {
     [{ loaded: 'null' }, /filter loaded must be/],
     [{ 'package.title': '[]' }, /filter package.title must be/],
     [{ 'package..title': '"x"' }, /invalid filter name/],
+    [{ 'package.title': JSON.stringify('x'.repeat(5000)) }, /longer than 4096/],
+    [{ q: JSON.stringify('x'.repeat(1001)) }, /q is longer than 1000/],
   ])('refuses bad filter %j', (params, message) => {
     expect(error(params)).toMatch(message);
   });

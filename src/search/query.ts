@@ -18,6 +18,7 @@ const MAX_FILTERS = 32;
 const MAX_PATH_SEGMENTS = 12;
 const MAX_ANY_OF = 100;
 const MAX_Q_LENGTH = 1000;
+const MAX_FILTER_VALUE_LENGTH = 4096;
 
 /**
  * Paths matched as whole values (keyword fields in the index mapping, where
@@ -124,6 +125,9 @@ export function parseSearchParams(params: RawParams): ParsedSearch {
     if (rawValue === undefined) continue;
     if (segments.length > MAX_PATH_SEGMENTS || segments.some((s) => s === '' || s.length > 100)) {
       return { ok: false, error: `invalid filter name ${key.slice(0, 100)}` };
+    }
+    if (rawValue.length > MAX_FILTER_VALUE_LENGTH) {
+      return { ok: false, error: `filter ${key} is longer than ${MAX_FILTER_VALUE_LENGTH} characters` };
     }
     const parsed = parseJson(key, rawValue);
     if (!parsed.ok) return parsed;
