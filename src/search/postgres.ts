@@ -22,6 +22,17 @@ export function jsonPathOf(path: string): string {
   return '$' + path.split('.').map((s) => '.' + JSON.stringify(s)).join('') + '[*]';
 }
 
+/**
+ * A path predicate matching `value` exactly at `path` (any array element).
+ * The value is written as a JSON literal, which is also valid SQL/JSON path
+ * syntax for strings, numbers and booleans; the whole path is a bound
+ * parameter, never SQL text.
+ */
+export function exactPath(path: string, value: string | number | boolean): string {
+  if (typeof value === 'number' && !Number.isFinite(value)) throw new Error('not a finite number');
+  return `${jsonPathOf(path)} ? (@ == ${JSON.stringify(value)})`;
+}
+
 // Any word of the text (ElasticSearch's match/multi_match default operator is OR).
 const ANY_WORD = (param: string) => `replace(plainto_tsquery('simple', ${param})::text, ' & ', ' | ')::tsquery`;
 
@@ -61,7 +72,13 @@ export function buildSearchSql(query: SearchQuery): Built {
     const values = Array.isArray(filter.value) ? filter.value : [filter.value];
     const path = jsonPathOf(filter.path);
     const anyOf = values.map((value) => {
-      const exact = `jsonb_path_exists(doc, ${p(path + ' ? (@ == $v)')}::jsonpath, jsonb_build_object('v', ${p(JSON.stringify(value))}::jsonb))`;
+      if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') return 'FALSE';
+      // Indexed columns for the two filters clients send most (os-viewer's
+      // id, os-admin's owner); both always hold a single string.
+      if (filter.path === 'id') return typeof value === 'string' ? `id = ${p(value)}` : 'FALSE';
+      if (filter.path === 'package.owner') return typeof value === 'string' ? `package_owner = ${p(value)}` : 'FALSE';
+      // `@?` with a constant can use the GIN (jsonb_path_ops) index on doc.
+      const exact = `doc @? ${p(exactPath(filter.path, value))}::jsonpath`;
       if (typeof value !== 'string' || KEYWORD_PATHS.has(filter.path)) return exact;
       const words = `EXISTS (SELECT 1 FROM jsonb_path_query(doc, ${p(path)}::jsonpath) AS x(v)
         WHERE jsonb_typeof(x.v) = 'string' AND to_tsvector('simple', x.v #>> '{}') @@ ${ANY_WORD(p(value))})`;
@@ -94,15 +111,19 @@ function toHit(doc: RegistryDocument): SearchHit {
 /** Search over an open connection (the backend opens one per call). */
 export async function searchPostgres(db: Db, query: SearchQuery): Promise<{ hits: SearchHit[]; total: number }> {
   const { where, rank, params } = buildSearchSql(query);
-  const total = await db.query(`SELECT count(*)::int AS n FROM packages WHERE ${where}`, params);
-  const n = Number(total.rows[0]?.n ?? 0);
-  if (query.size === 0 || query.from >= n) return { hits: [], total: n };
+  const count = async () => {
+    const { rows } = await db.query(`SELECT count(*)::int AS n FROM packages WHERE ${where}`, params);
+    return Number(rows[0]?.n ?? 0);
+  };
+  if (query.size === 0) return { hits: [], total: await count() };
+  // The window count is taken before LIMIT, so one scan gives page and total.
   const page = await db.query(
-    `SELECT doc FROM packages WHERE ${where} ORDER BY ${orderBy(query, rank)}
+    `SELECT doc, count(*) OVER ()::int AS total FROM packages WHERE ${where} ORDER BY ${orderBy(query, rank)}
      LIMIT ${Number(query.size)} OFFSET ${Number(query.from)}`,
     params,
   );
-  return { hits: page.rows.map((r) => toHit(r.doc as RegistryDocument)), total: n };
+  if (page.rows.length === 0) return { hits: [], total: query.from > 0 ? await count() : 0 };
+  return { hits: page.rows.map((r) => toHit(r.doc as RegistryDocument)), total: Number(page.rows[0]!.total) };
 }
 
 /** Counts over what anonymous users may see. */

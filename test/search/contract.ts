@@ -259,6 +259,13 @@ export function runSearchContract(name: string, makeBackend: () => SearchBackend
         expect(ids(byId.hits)).toEqual([moldova.id]);
       });
 
+      it('finds it by its exact last_update (a number filter)', async () => {
+        const result = await search({ filters: [{ path: 'last_update', value: 1_500_000_000.25 }, { path: 'package.owner', value: moldovaOwner }] });
+        expect(ids(result.hits)).toEqual([moldova.id]);
+        const none = await search({ filters: [{ path: 'last_update', value: 1_500_000_000.5 }, { path: 'package.owner', value: moldovaOwner }] });
+        expect(none.hits).toEqual([]);
+      });
+
       it('treats a document without package.private as public', async () => {
         expect('private' in moldova.package).toBe(false);
         const result = await search({ filters: [{ path: 'id', value: moldova.id }] });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { withDb } from '../../src/db/client.ts';
 import { upsertPackage, type RegistryDocument } from '../../src/registry/registry.ts';
-import { createPostgresBackend, statsPostgres } from '../../src/search/postgres.ts';
+import { createPostgresBackend, searchPostgres, statsPostgres } from '../../src/search/postgres.ts';
 import { config, newUserId } from '../helpers/app.ts';
 import { runSearchContract } from './contract.ts';
 
@@ -47,6 +47,40 @@ describe('Postgres stats', () => {
       } finally {
         await db.query('ROLLBACK');
       }
+    });
+  });
+});
+
+describe('Postgres filters with awkward values', () => {
+  it.each([
+    ['a "quoted" title'],
+    ['back\\slash \\" ) || true'],
+    ['$v @ == "x" ? ('],
+    ["it's; DROP TABLE packages; --"],
+    ['ünïcødé 北京 \u2028 line'],
+  ])('match %j exactly, as data', async (title) => {
+    const owner = newUserId();
+    await withDb(config(), async (db) => {
+      await upsertPackage(db, doc(owner, 'awkward', { title, private: false }));
+      const hit = await searchPostgres(db, {
+        filters: [{ path: 'package.owner', value: owner }, { path: 'package.title', value: title }],
+        size: 10, from: 0, userid: null,
+      });
+      expect(hit.hits.map((h) => h.package.title)).toEqual([title]);
+      const miss = await searchPostgres(db, {
+        filters: [{ path: 'package.owner', value: owner }, { path: 'id', value: `${owner}:awkward"` }],
+        size: 10, from: 0, userid: null,
+      });
+      expect(miss.total).toBe(0);
+    });
+  });
+
+  it('reports the total when the page is past the end', async () => {
+    const owner = newUserId();
+    await withDb(config(), async (db) => {
+      await upsertPackage(db, doc(owner, 'one', { private: false }));
+      const r = await searchPostgres(db, { filters: [{ path: 'package.owner', value: owner }], size: 10, from: 5, userid: null });
+      expect(r).toEqual({ hits: [], total: 1 });
     });
   });
 });
