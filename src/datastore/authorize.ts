@@ -13,7 +13,7 @@ import { canUpload, verifyPermissionToken } from '../auth/tokens.ts';
 import type { Config } from '../config.ts';
 import { objectKey, relativePathProblem } from './paths.ts';
 import { presignUpload, type StorageTarget } from './presign.ts';
-import { AuthorizeRequest, describeIssue, MetadataEnvelope, type AuthorizeResponse } from './schema.ts';
+import { AuthorizeRequest, describeIssue, MAX_FILES, MetadataEnvelope, type AuthorizeResponse } from './schema.ts';
 
 export type AuthorizeOutcome =
   | { ok: true; body: AuthorizeResponse }
@@ -90,10 +90,16 @@ export async function authorizeUpload(args: {
     return { ok: false, status: 401, error: 'metadata.owner is not the user of the token' };
   }
 
-  // zod drops an own "__proto__" key of a record without a word: check the raw keys.
   const rawFiles = (body as { filedata?: unknown }).filedata;
-  if (typeof rawFiles === 'object' && rawFiles !== null && Object.hasOwn(rawFiles, '__proto__')) {
-    return { ok: false, status: 400, error: `filedata["__proto__"]: path ${relativePathProblem('__proto__')}` };
+  if (typeof rawFiles === 'object' && rawFiles !== null) {
+    // Count first: validating tens of thousands of entries would only waste CPU.
+    if (Object.keys(rawFiles).length > MAX_FILES) {
+      return { ok: false, status: 400, error: `filedata: has more than ${MAX_FILES} files` };
+    }
+    // zod drops an own "__proto__" key of a record without a word: check the raw keys.
+    if (Object.hasOwn(rawFiles, '__proto__')) {
+      return { ok: false, status: 400, error: `filedata["__proto__"]: path ${relativePathProblem('__proto__')}` };
+    }
   }
   const request = AuthorizeRequest.safeParse(body);
   if (!request.success) return { ok: false, status: 400, error: describeIssue(request.error) };
