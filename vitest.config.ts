@@ -14,7 +14,6 @@ export default defineConfig({
     hookTimeout: 180_000,
     projects: [
       {
-        extends: true,
         plugins: [
           cloudflareTest(({ inject }) => ({
             wrangler: { configPath: './wrangler.toml' },
@@ -33,14 +32,17 @@ export default defineConfig({
         },
         test: {
           name: 'workers',
+          testTimeout: 30_000,
+          hookTimeout: 180_000,
           include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
           exclude: ['test/node/**'],
         },
       },
       {
-        extends: true,
         test: {
           name: 'node',
+          testTimeout: 30_000,
+          hookTimeout: 180_000,
           environment: 'node',
           include: ['test/node/**/*.test.ts'],
         },

@@ -40,6 +40,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const bindings: Record<string, string> = {
     OS_CONDUCTOR_ENGINE: dbUrl,
     OS_DB_WS_PROXY: proxy.hostPort,
+    // Workers code cannot read process.env: tests that must not skip in CI read this.
+    OS_TEST_CI: process.env.CI === 'true' ? 'true' : 'false',
     ...secrets,
   };
   const services = await startTestServices(bindings);

@@ -6,6 +6,7 @@
 import { fileURLToPath } from 'node:url';
 import { startOidcProvider } from '../tools/services/oidc.ts';
 import { openSearchUnavailableReason, startOpenSearch } from '../tools/services/opensearch.ts';
+import { startRedis } from '../tools/services/redis.ts';
 import { startS3Server } from '../tools/services/s3.ts';
 import { freePort } from '../tools/services/util.ts';
 import { startStaticServer } from '../tools/services/static.ts';
@@ -18,7 +19,7 @@ export interface StartedServices {
 
 export async function startTestServices(_base: Record<string, string>): Promise<StartedServices> {
   const started: StartedServices = { bindings: {}, stops: [] };
-  for (const start of [startTestS3, startTestFixtures, startTestOidc, startTestOpenSearch, startTestPipeline]) {
+  for (const start of [startTestS3, startTestFixtures, startTestOidc, startTestOpenSearch, startTestPipeline, startTestApiCache]) {
     const one = await start();
     Object.assign(started.bindings, one.bindings);
     started.stops.push(...one.stops);
@@ -136,4 +137,20 @@ async function startTestPipeline(): Promise<StartedServices> {
     },
     stops: [() => receiver.stop()],
   };
+}
+
+/**
+ * A real Redis standing in for os-api's cache (OS_API_CACHE), so tests can
+ * see cache entries of a package being cleared. Without redis-server outside
+ * CI the binding is left out and cache clearing is a no-op.
+ */
+async function startTestApiCache(): Promise<StartedServices> {
+  try {
+    const redis = await startRedis();
+    return { bindings: { OS_API_CACHE: `127.0.0.1:${redis.port}` }, stops: [() => redis.stop()] };
+  } catch (err) {
+    if (process.env.CI === 'true') throw err;
+    console.warn(`Redis not started, os-api cache tests are skipped: ${(err as Error).message}`);
+    return { bindings: {}, stops: [] };
+  }
 }
