@@ -60,7 +60,8 @@ export const UploadFile = z
     {
       md5: z
         .string(expected('a string'))
-        .refine(isBase64Md5, 'must be the base64 encoding of a 16-byte MD5 digest'),
+        .refine(isBase64Md5, 'must be the base64 encoding of a 16-byte MD5 digest')
+        .openapi({ description: 'base64 of the MD5 digest (the Content-MD5 the PUT must send).' }),
       name: z.string(expected('a string')).max(MAX_TEXT_LENGTH, `is longer than ${MAX_TEXT_LENGTH} characters`),
       length: z
         .union([z.number(), z.string()], expected('a number or a string of digits'))
