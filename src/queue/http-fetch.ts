@@ -1,9 +1,42 @@
 /**
  * The loader's outbound HTTP: only URLs already checked against the
  * allow-list, no redirects (a redirect could lead anywhere), bounded time
- * and size. Status codes map to permanent or transient errors.
+ * and size. Status codes map to permanent or transient errors. Datastore
+ * objects are read with a signed request (R2 serves no anonymous reads on
+ * its S3 endpoint; see src/datastore/read.ts).
  */
+import type { Config } from '../config.ts';
+import { signedDatastoreRequest } from '../datastore/read.ts';
+import { storageTarget } from '../datastore/presign.ts';
 import { PermanentError } from './errors.ts';
+
+/** Signs a request for a datastore object, or null for any other URL. */
+export type Signer = (
+  url: string,
+  init: { method: 'GET' | 'HEAD'; headers?: Record<string, string> },
+) => Promise<Request | null>;
+
+/** The signer for the configured datastore (none when it is not configured). */
+export function datastoreSigner(config: Config): Signer {
+  let target: ReturnType<typeof storageTarget> | null = null;
+  try {
+    target = storageTarget(config);
+  } catch {
+    target = null;
+  }
+  return async (url, init) => (target ? signedDatastoreRequest(target, url, init) : null);
+}
+
+async function send(
+  url: string,
+  method: 'GET' | 'HEAD',
+  headers: Record<string, string>,
+  sign: Signer | undefined,
+  signal?: AbortSignal,
+): Promise<Response> {
+  const signed = sign ? await sign(url, { method, headers }) : null;
+  return fetch(signed ?? new Request(url, { method, headers }), { redirect: 'manual', ...(signal ? { signal } : {}) });
+}
 
 /** Throws for a non-success answer: 4xx permanent, 5xx transient. */
 function checkStatus(res: Response, what: string): void {
@@ -17,8 +50,14 @@ function checkStatus(res: Response, what: string): void {
 }
 
 /** GETs a small text file (the descriptor), at most `maxBytes`, within `timeoutMs`. */
-export async function fetchText(url: string, what: string, maxBytes: number, timeoutMs = 15_000): Promise<string> {
-  const res = await fetch(url, { redirect: 'manual', signal: AbortSignal.timeout(timeoutMs) });
+export async function fetchText(
+  url: string,
+  what: string,
+  maxBytes: number,
+  sign?: Signer,
+  timeoutMs = 15_000,
+): Promise<string> {
+  const res = await send(url, 'GET', {}, sign, AbortSignal.timeout(timeoutMs));
   checkStatus(res, what);
   const declared = Number(res.headers.get('content-length') ?? NaN);
   if (declared > maxBytes) {
@@ -60,8 +99,8 @@ export interface ResourceInfo {
 }
 
 /** HEADs the data file: it must exist before a table is created for it. */
-export async function probeResource(url: string, timeoutMs = 15_000): Promise<ResourceInfo> {
-  const res = await fetch(url, { method: 'HEAD', redirect: 'manual', signal: AbortSignal.timeout(timeoutMs) });
+export async function probeResource(url: string, sign?: Signer, timeoutMs = 15_000): Promise<ResourceInfo> {
+  const res = await send(url, 'HEAD', {}, sign, AbortSignal.timeout(timeoutMs));
   checkStatus(res, `data file ${url}`);
   const length = Number(res.headers.get('content-length') ?? NaN);
   return { etag: res.headers.get('etag'), length: Number.isFinite(length) ? length : null };
@@ -79,10 +118,10 @@ export interface OpenedResource {
  * GETs the data file from byte `offset` on with `Range: bytes=<offset>-`.
  * When the server ignores Range (HTTP 200), the caller skips `offset` bytes.
  */
-export async function openResource(url: string, offset: number): Promise<OpenedResource> {
+export async function openResource(url: string, offset: number, sign?: Signer): Promise<OpenedResource> {
   const headers: Record<string, string> = {};
   if (offset > 0) headers.Range = `bytes=${offset}-`;
-  const res = await fetch(url, { headers, redirect: 'manual' });
+  const res = await send(url, 'GET', headers, sign);
   if (res.status === 416) throw new PermanentError(`data file ${url} is shorter than the loaded part (it changed)`);
   checkStatus(res, `data file ${url}`);
   let ranged = false;

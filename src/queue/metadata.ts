@@ -1,40 +1,13 @@
 /**
  * The registry document a finished load writes (loader.md §1.2, §2.10):
  * the descriptor as stored (author e-mail hidden, private), plus model,
- * origin URL and load flags. Pure.
+ * origin URL and load flags. Pure. The author rule itself is the loader
+ * core's (`obfuscateAuthor` in src/loader/descriptor.ts).
  */
+import { obfuscateAuthor } from '../loader/descriptor.ts';
 import type { RegistryDocument } from '../registry/registry.ts';
 
-/**
- * `Name <local@not.shown>`, as the original's `email.utils.parseaddr`
- * rewrite. A bare name without an address (what os-packager sends since
- * 2018) keeps the name and hides nothing: `Name <@not.shown>`; the original
- * mangled it into ` <Name@not.shown>`.
- */
-export function obfuscateAuthor(author: string): { author: string; fullname: string } {
-  const text = author.trim();
-  const angle = /^(.*?)\s*<([^<>]*)>\s*$/.exec(text);
-  let fullname: string;
-  let address: string;
-  if (angle) {
-    fullname = (angle[1] ?? '').replace(/^"(.*)"$/, '$1').trim();
-    address = (angle[2] ?? '').trim();
-  } else if (/^\S+@\S+$/.test(text)) {
-    fullname = '';
-    address = text;
-  } else {
-    const comment = /^(\S+@\S+)\s*\((.*)\)$/.exec(text);
-    if (comment) {
-      fullname = (comment[2] ?? '').trim();
-      address = comment[1] ?? '';
-    } else {
-      fullname = text;
-      address = '';
-    }
-  }
-  const local = address.includes('@') ? address.slice(0, address.indexOf('@')) : '';
-  return { author: `${fullname} <${local}@not.shown>`, fullname };
-}
+const OBFUSCATED = /<[^<>@]*@not\.shown>$/;
 
 /** Inputs of {@link buildRegistryDocument}. */
 export interface RegistryInput {
@@ -60,10 +33,12 @@ export function buildRegistryDocument(input: RegistryInput): RegistryDocument {
     private: true,
   };
   let fullname: string | null = null;
-  if (typeof input.descriptor.author === 'string') {
-    const a = obfuscateAuthor(input.descriptor.author);
-    pkg.author = a.author;
-    fullname = a.fullname;
+  const author = input.descriptor.author;
+  if (typeof author === 'string') {
+    // parseDescriptor has normally done this already; never store an address.
+    const a = obfuscateAuthor(author);
+    if (!OBFUSCATED.test(author)) pkg.author = a.author;
+    fullname = a.fullName;
   }
   return {
     id: input.id,

@@ -4,7 +4,12 @@
  * status, and read back what the loader wrote.
  */
 import { env } from 'cloudflare:workers';
+import { createExecutionContext, createMessageBatch, getQueueResult, type QueueResult } from 'cloudflare:test';
+import { expect } from 'vitest';
 import { withDb } from '../../src/db/client.ts';
+import type { Env } from '../../src/env.ts';
+import { handleLoaderBatch } from '../../src/queue/consumer.ts';
+import type { LoaderMessage } from '../../src/queue/messages.ts';
 import { call, config, newUserId, permissionToken } from '../helpers/app.ts';
 import { fixture, md5Base64, putUrl, type Grant } from '../datastore/helpers.ts';
 
@@ -193,4 +198,41 @@ export function parseCsvText(text: string, delimiter = ','): string[][] {
   return rows;
 }
 
-export { env };
+/** The Worker's env with small chunks and a queue producer that records instead of sending. */
+export function drivenEnv(sent: LoaderMessage[], overrides: Record<string, unknown> = {}): Env {
+  const queue = {
+    send: async (body: LoaderMessage) => {
+      sent.push(body);
+    },
+    sendBatch: async () => undefined,
+  } as unknown as Queue<unknown>;
+  return {
+    ...env,
+    OS_LOADER_CHUNK_ROWS: '500',
+    OS_LOADER_BATCH_ROWS: '100',
+    LOADER_QUEUE: queue,
+    ...overrides,
+  } as Env;
+}
+
+export async function deliver(e: Env, body: LoaderMessage, attempts = 1): Promise<QueueResult> {
+  const batch = createMessageBatch<LoaderMessage>('os-conductor-loader', [
+    { id: crypto.randomUUID(), timestamp: Date.now(), attempts, body },
+  ]);
+  const ctx = createExecutionContext();
+  await handleLoaderBatch(batch, e, ctx);
+  return getQueueResult(batch, ctx);
+}
+
+/** Delivers recorded messages until none is left; returns how many were delivered. */
+export async function drain(e: Env, sent: LoaderMessage[]): Promise<number> {
+  let n = 0;
+  for (let m = sent.shift(); m; m = sent.shift()) {
+    const result = await deliver(e, m);
+    expect(result.retryMessages, JSON.stringify(result)).toEqual([]);
+    n++;
+    if (n > 100) throw new Error('too many messages');
+  }
+  return n;
+}
+

@@ -1,0 +1,417 @@
+/**
+ * The package loader, run by the queue consumer one chunk per message.
+ *
+ * A job goes through the README statuses. The first message prepares it
+ * (fetch and validate the descriptor, create a NEW staging table); every
+ * message then loads rows from the job's checkpoint for at most
+ * OS_LOADER_CHUNK_ROWS rows / OS_LOADER_CHUNK_SECONDS seconds and enqueues
+ * the next message; the message that reaches the end of the CSV builds the
+ * babbage model and swaps the staging table in, with the registry write, in
+ * one transaction. Until that commit the previous table and registry entry
+ * are untouched, so a failed or interrupted reload changes nothing.
+ *
+ * Exactly-once rows: each batch's rows and the checkpoint (byte offset and
+ * row count) are committed in the same transaction, under a row lock on the
+ * job that also checks the checkpoint is still where this delivery started.
+ * A redelivered or duplicated message therefore resumes from the last
+ * committed batch, and a second delivery racing the first stops at its first
+ * commit.
+ */
+import type { Client } from '@neondatabase/serverless';
+import { clearOsApiCache } from '../cache/os-api-cache.ts';
+import type { Config } from '../config.ts';
+import { transaction } from '../db/client.ts';
+import type { StatusPatch } from '../durable/package-status.ts';
+import { setPackageAlias, statusStub } from '../durable/status-client.ts';
+import type { LoadStatus } from '../durable/status-machine.ts';
+import type { Env } from '../env.ts';
+import { CsvParser, type ParsedRow } from '../loader/csv.ts';
+import { columnNames, factTableName, packageId } from '../loader/naming.ts';
+import { getPackage, upsertPackage } from '../registry/registry.ts';
+import { prepareLoad, parseFiscalPackage, resourceUrlOf, type PreparedLoad } from './core.ts';
+import { CheckpointConflictError, errorMessage, PermanentError, SupersededError } from './errors.ts';
+import { datastoreSigner, fetchText, openResource, probeResource } from './http-fetch.ts';
+import { getJob, lastDoneJob, tableExists, type Job } from './jobs.ts';
+import type { LoaderMessage } from './messages.ts';
+import { buildRegistryDocument } from './metadata.ts';
+import { checkFetchUrl, policyFromConfig } from './url-policy.ts';
+
+/** What one invocation did with its job. */
+export type ChunkOutcome = 'done' | 'continued' | 'skipped';
+
+/** Shared by the steps of one invocation. */
+interface Run {
+  env: Env;
+  config: Config;
+  db: Client;
+  job: Job;
+  log: (msg: string, fields?: Record<string, unknown>) => void;
+}
+
+/** Staging table of a job: short, so its index names stay under 63 bytes. */
+export function stagingTableName(jobId: string): string {
+  return `fdp_load__${jobId.replace(/-/g, '').slice(0, 24)}`;
+}
+
+function quoteIdent(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
+async function sha256Hex(text: string): Promise<string> {
+  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text));
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/** Moves the job's status; a refused move means this job is no longer current. */
+async function report(run: Run, status: LoadStatus, patch: StatusPatch = {}): Promise<void> {
+  const result = await statusStub(run.env, run.job.statusKey).advance(run.job.jobId, status, patch);
+  if (!result.ok) throw new SupersededError();
+}
+
+/** Runs one message's worth of work for `message.job`. */
+export async function runChunk(
+  env: Env,
+  config: Config,
+  db: Client,
+  message: LoaderMessage,
+  log: Run['log'],
+): Promise<ChunkOutcome> {
+  const job = await getJob(db, message.job);
+  if (!job || job.state === 'done' || job.state === 'fail' || job.state === 'superseded') return 'skipped';
+  const current = await statusStub(env, job.statusKey).read();
+  if (!current || current.job !== job.jobId) throw new SupersededError();
+  const run: Run = { env, config, db, job, log };
+  if (job.state === 'queued') {
+    const prepared = await prepare(run);
+    if (prepared === 'done') return 'done';
+  }
+  return loadRows(run);
+}
+
+/** First message: descriptor, validation, staging table. Returns 'done' for an unchanged package. */
+async function prepare(run: Run): Promise<'done' | 'ready'> {
+  const { config, job } = run;
+  await report(run, 'initializing', { progress: 0, fraction: 0 });
+
+  await report(run, 'loading-datapackage');
+  const sign = datastoreSigner(config);
+  const text = await fetchText(job.statusKey, 'datapackage.json', config.OS_LOADER_MAX_DESCRIPTOR_BYTES, sign);
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new PermanentError('datapackage.json is not valid JSON');
+  }
+
+  await report(run, 'validating-datapackage');
+  const pkg = parseFiscalPackage(json);
+  if (pkg.owner !== job.userid) {
+    throw new PermanentError(`the datapackage owner "${pkg.owner}" is not the uploading user`);
+  }
+  const id = packageId(pkg.owner, pkg.name);
+  await setPackageAlias(run.env, id, job.statusKey);
+  const resourceUrl = resourceUrlOf(job.statusKey, pkg);
+  const allowed = checkFetchUrl(resourceUrl, job.userid, policyFromConfig(config));
+  if (!allowed.ok) throw new PermanentError(`resource ${resourceUrl}: ${allowed.error}`);
+  const info = await probeResource(resourceUrl, sign);
+  const descriptorHash = await sha256Hex(text);
+
+  const previous = await lastDoneJob(run.db, id);
+  const target = factTableName(pkg.owner, pkg.name);
+  if (
+    previous &&
+    info.etag !== null &&
+    previous.dataEtag === info.etag &&
+    previous.descriptorHash === descriptorHash &&
+    previous.resourceUrl === resourceUrl &&
+    (await tableExists(run.db, target)) &&
+    (await getPackage(run.db, id)) !== null
+  ) {
+    return finishUnchanged(run, id, previous);
+  }
+
+  await report(run, 'loading-resource');
+  const staging = stagingTableName(job.jobId);
+  const columns = columnNames(pkg.resource.fields.map((f) => f.name));
+  const plan = prepareLoad(pkg, staging, target, columns);
+  // Fail on a model or format problem now, not after loading every row.
+  plan.babbageModel();
+  plan.caster(null);
+  // The previous table stays until the final swap (decision 3); this step
+  // only says there is one to replace.
+  if (await tableExists(run.db, target)) await report(run, 'deleting-table');
+
+  await report(run, 'creating-table');
+  await transaction(run.db, async () => {
+    const locked = await getJob(run.db, job.jobId, true);
+    if (!locked || locked.state !== 'queued') throw new CheckpointConflictError();
+    await run.db.query(`DROP TABLE IF EXISTS ${quoteIdent(staging)}`);
+    for (const statement of plan.createSql) await run.db.query(statement);
+    await run.db.query(
+      `UPDATE load_jobs SET state = 'loading', package_id = $2, descriptor = $3, descriptor_hash = $4,
+         resource_url = $5, data_etag = $6, staging_table = $7, target_table = $8, columns = $9,
+         content_length = $10, byte_offset = 0, rows_loaded = 0, updated_at = now()
+       WHERE job_id = $1`,
+      [
+        job.jobId,
+        id,
+        JSON.stringify(pkg.descriptor),
+        descriptorHash,
+        resourceUrl,
+        info.etag,
+        staging,
+        target,
+        JSON.stringify(columns),
+        info.length,
+      ],
+    );
+  });
+  Object.assign(job, {
+    state: 'loading',
+    packageId: id,
+    descriptor: pkg.descriptor,
+    descriptorHash,
+    resourceUrl,
+    dataEtag: info.etag,
+    stagingTable: staging,
+    targetTable: target,
+    columns,
+    contentLength: info.length,
+    byteOffset: 0,
+    rowsLoaded: 0,
+  } satisfies Partial<Job>);
+  await report(run, 'loading-data-ready');
+  return 'ready';
+}
+
+/** Re-upload of an unchanged package: no data load; metadata refreshed as a load would. */
+async function finishUnchanged(run: Run, id: string, previous: Job): Promise<'done'> {
+  await report(run, 'saving-metadata');
+  const rows = previous.rowsLoaded;
+  await transaction(run.db, async () => {
+    const locked = await getJob(run.db, run.job.jobId, true);
+    if (!locked || locked.state !== 'queued') throw new CheckpointConflictError();
+    const doc = await getPackage(run.db, id);
+    if (!doc) throw new CheckpointConflictError();
+    // Every upload makes the package private again (api.md quirk 13).
+    await upsertPackage(run.db, {
+      ...doc,
+      package: { ...doc.package, private: true },
+      origin_url: run.job.statusKey,
+      loaded: true,
+      last_update: Date.now() / 1000,
+    });
+    await run.db.query(
+      `UPDATE load_jobs SET state = 'done', package_id = $2, descriptor_hash = $3, data_etag = $4, resource_url = $5,
+         target_table = $6, rows_loaded = $7, updated_at = now() WHERE job_id = $1`,
+      [run.job.jobId, id, previous.descriptorHash, previous.dataEtag, previous.resourceUrl, previous.targetTable, rows],
+    );
+  });
+  await clearCache(run, id);
+  await report(run, 'done', { progress: rows, total: rows, fraction: 1 });
+  return 'done';
+}
+
+/** The plan of a job in the loading state (recomputed from the stored descriptor). */
+function planOf(job: Job): PreparedLoad {
+  if (!job.descriptor || !job.stagingTable || !job.targetTable || !job.columns) {
+    throw new PermanentError('internal: job lost its load plan');
+  }
+  return prepareLoad(parseFiscalPackage(job.descriptor), job.stagingTable, job.targetTable, job.columns);
+}
+
+/** Loads rows from the checkpoint on; finishes the job at the end of the file. */
+async function loadRows(run: Run): Promise<ChunkOutcome> {
+  const { job, config, db } = run;
+  const plan = planOf(job);
+  const resourceUrl = job.resourceUrl as string;
+  const started = Date.now();
+  const deadline = started + config.OS_LOADER_CHUNK_SECONDS * 1000;
+  const chunkRowLimit = config.OS_LOADER_CHUNK_ROWS;
+  const batchRows = config.OS_LOADER_BATCH_ROWS;
+
+  await report(run, 'loading-data', { progress: job.rowsLoaded, fraction: fractionOf(job) });
+  await db.query('UPDATE load_jobs SET chunks = chunks + 1, updated_at = now() WHERE job_id = $1', [job.jobId]);
+
+  const opened = await openResource(resourceUrl, job.byteOffset, datastoreSigner(config));
+  if (job.dataEtag && opened.etag && opened.etag !== job.dataEtag) {
+    await opened.reader.cancel();
+    throw new PermanentError(`data file ${resourceUrl} changed during the load; upload again`);
+  }
+  const dialect = plan.pkg.resource.dialect;
+  const resuming = job.byteOffset > 0;
+  const parser = new CsvParser(dialect, plan.pkg.resource.encoding, {
+    startOffset: job.byteOffset,
+    rowsBefore: job.rowsLoaded,
+    ...(resuming ? { expectedFields: job.csvHeader?.length ?? plan.pkg.resource.fields.length } : {}),
+  });
+  // Values are picked by header name; a resumed chunk has no header row, so
+  // the first chunk stores it with its first batch.
+  let castRow = resuming || !dialect.header ? plan.caster(job.csvHeader) : null;
+  let headerToSave: string[] | null = null;
+  // A server that ignored Range sent the whole file: skip what is loaded.
+  let toSkip = opened.ranged ? 0 : job.byteOffset;
+
+  let batch: Array<Array<string | null>> = [];
+  let batchEnd = job.byteOffset;
+  let pending: Promise<void> = Promise.resolve();
+  let committedOffset = job.byteOffset;
+  let committedRows = job.rowsLoaded;
+  let chunkRows = 0;
+  let lastFlush = Date.now();
+
+  const flush = async (): Promise<void> => {
+    if (batch.length === 0) return;
+    const rows = batch;
+    const end = batchEnd;
+    batch = [];
+    const from = committedOffset;
+    const header = headerToSave;
+    headerToSave = null;
+    const newRows = committedRows + rows.length;
+    await pending;
+    pending = (async () => {
+      await transaction(db, async () => {
+        const locked = await getJob(db, job.jobId, true);
+        if (!locked || locked.state !== 'loading' || locked.byteOffset !== from) throw new CheckpointConflictError();
+        await db.query(plan.insertSql, plan.toColumns(rows));
+        await db.query(
+          `UPDATE load_jobs SET byte_offset = $2, rows_loaded = $3, csv_header = COALESCE($4, csv_header),
+             updated_at = now() WHERE job_id = $1`,
+          [job.jobId, end, newRows, header === null ? null : JSON.stringify(header)],
+        );
+      });
+      if (header) job.csvHeader = header;
+      job.byteOffset = end;
+      job.rowsLoaded = newRows;
+      await report(run, 'loading-data', { progress: newRows, fraction: fractionOf(job) });
+    })();
+    committedOffset = end;
+    committedRows = newRows;
+    lastFlush = Date.now();
+  };
+
+  const take = async (rows: ParsedRow[]): Promise<void> => {
+    if (rows.length === 0) return;
+    if (!castRow) {
+      headerToSave = parser.header ?? null;
+      castRow = plan.caster(headerToSave);
+    }
+    for (const r of rows) {
+      batch.push(castRow(r.fields, r.row));
+      batchEnd = r.end;
+      chunkRows++;
+      if (batch.length >= batchRows) await flush();
+    }
+  };
+
+  let finished = false;
+  try {
+    for (;;) {
+      const { done, value } = await opened.reader.read();
+      if (done) break;
+      let bytes = value;
+      if (toSkip > 0) {
+        if (bytes.byteLength <= toSkip) {
+          toSkip -= bytes.byteLength;
+          continue;
+        }
+        bytes = bytes.subarray(toSkip);
+        toSkip = 0;
+      }
+      await take(parser.push(bytes));
+      // Progress at least once a second, even with a slow stream.
+      if (batch.length > 0 && Date.now() - lastFlush >= 1000) await flush();
+      if (chunkRows >= chunkRowLimit || Date.now() >= deadline) {
+        await flush();
+        await pending;
+        await opened.reader.cancel().catch(() => undefined);
+        await run.env.LOADER_QUEUE.send({ kind: 'load', job: job.jobId } satisfies LoaderMessage);
+        run.log('loader chunk handed on', { job: job.jobId, rows: committedRows, offset: committedOffset });
+        return 'continued';
+      }
+    }
+    if (toSkip > 0) throw new PermanentError(`data file ${resourceUrl} is shorter than the loaded part (it changed)`);
+    await take(parser.end());
+    await flush();
+    await pending;
+    finished = true;
+  } finally {
+    if (!finished) {
+      // Let an in-flight batch settle so its error (not a stray rejection) is what propagates.
+      await pending.catch(() => undefined);
+    }
+  }
+  return finish(run, plan);
+}
+
+function fractionOf(job: Job): number | null {
+  if (!job.contentLength) return null;
+  return Math.min(1, job.byteOffset / job.contentLength);
+}
+
+/** Babbage model, registry document, atomic swap, done. */
+async function finish(run: Run, plan: PreparedLoad): Promise<ChunkOutcome> {
+  const { job, db } = run;
+  await report(run, 'creating-babbage-model', { progress: job.rowsLoaded, fraction: 1 });
+  const model = plan.babbageModel();
+
+  await report(run, 'saving-metadata');
+  const pkg = plan.pkg;
+  const doc = buildRegistryDocument({
+    id: job.packageId as string,
+    name: pkg.name,
+    owner: pkg.owner,
+    descriptor: pkg.descriptor,
+    model,
+    originUrl: job.statusKey,
+    now: Date.now(),
+  });
+  const staging = job.stagingTable as string;
+  const target = job.targetTable as string;
+  await transaction(db, async () => {
+    const locked = await getJob(db, job.jobId, true);
+    if (!locked || locked.state !== 'loading' || locked.byteOffset !== job.byteOffset) {
+      throw new CheckpointConflictError();
+    }
+    // Still the current upload? (checked under the lock, right before the swap)
+    const current = await statusStub(run.env, job.statusKey).read();
+    if (!current || current.job !== job.jobId) throw new SupersededError();
+    await db.query(`DROP TABLE IF EXISTS ${quoteIdent(target)}`);
+    await db.query(`ALTER TABLE ${quoteIdent(staging)} RENAME TO ${quoteIdent(target)}`);
+    const { rows } = await db.query(
+      `SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() AND tablename = $1`,
+      [target],
+    );
+    for (const r of rows as Array<{ indexname: string }>) {
+      if (r.indexname.startsWith(staging)) {
+        const renamed = target + r.indexname.slice(staging.length);
+        await db.query(`ALTER INDEX ${quoteIdent(r.indexname)} RENAME TO ${quoteIdent(renamed)}`);
+      }
+    }
+    await upsertPackage(db, doc);
+    await db.query(`UPDATE load_jobs SET state = 'done', updated_at = now() WHERE job_id = $1`, [job.jobId]);
+  });
+  await clearCache(run, job.packageId as string);
+  await report(run, 'done', { progress: job.rowsLoaded, total: job.rowsLoaded, fraction: 1 });
+  return 'done';
+}
+
+/**
+ * Clears os-api's cache of the package (OS_API_CACHE). The new data is
+ * already committed, so a cache problem is logged, not a failed load.
+ */
+async function clearCache(run: Run, packageId: string): Promise<void> {
+  try {
+    await clearOsApiCache(run.config, packageId);
+  } catch (err) {
+    run.log('loader: os-api cache not cleared', { package: packageId, error: errorMessage(err) });
+  }
+}
+
+/** Cleans up after a job that will not finish: staging table dropped, job closed. */
+export async function abandonJob(db: Client, job: Job): Promise<void> {
+  if (job.stagingTable) await db.query(`DROP TABLE IF EXISTS ${quoteIdent(job.stagingTable)}`);
+}
+
+export type { Run };
