@@ -132,3 +132,17 @@ describe('GET /package/stats', () => {
     expect(await res.text()).toMatch(/^\/\*\*\/stats_cb\(\{"num_packages":\d+,"num_records":\d+,"num_countries":\d+\}\);$/);
   });
 });
+
+describe('OpenAPI document', () => {
+  it('documents search, stats and the package management routes with their parameters', async () => {
+    const doc = (await (await call('/openapi.json')).json()) as {
+      paths: Record<string, Record<string, { parameters?: { name: string }[] }>>;
+    };
+    const names = (path: string, method: string) => (doc.paths[path]?.[method]?.parameters ?? []).map((p) => p.name);
+    expect(names('/search/{kind}', 'get')).toEqual(expect.arrayContaining(['kind', 'q', 'size', 'from', 'sort', 'jwt', 'callback']));
+    expect(names('/package/publish', 'post')).toEqual(expect.arrayContaining(['jwt', 'id', 'publish']));
+    expect(names('/package/run-hooks', 'post')).toEqual(expect.arrayContaining(['jwt', 'id', 'pipeline']));
+    for (const path of ['/package/delete', '/package/update_params']) expect(names(path, 'post')).toEqual(expect.arrayContaining(['jwt', 'id']));
+    expect(doc.paths['/package/stats']?.get).toBeDefined();
+  });
+});
