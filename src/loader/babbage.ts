@@ -103,7 +103,7 @@ export function buildBabbageModel(pkg: FiscalPackage | unknown, table: string, c
     }
 
     for (const pk of pks) {
-      const pkAttr = dim.attributes[pk];
+      const pkAttr = Object.hasOwn(dim.attributes, pk) ? dim.attributes[pk] : undefined;
       if (!pkAttr) throw new Error(`dimension ${JSON.stringify(d)}: primaryKey ${JSON.stringify(pk)} is not an attribute`);
       const pkName = attrNames.get(pk) as string;
       const dimName = databaseName(pks.length > 1 ? `${d}_${pkName}` : d, taken, 'dimension');

@@ -423,7 +423,7 @@ export function createRowCaster(fields: Field[], options: CastOptions = {}): Row
   const plans = fields.map((field) => ({
     name: field.name,
     type: field.type,
-    cast: valueCaster(field, options.factors?.[field.name]),
+    cast: valueCaster(field, options.factors && Object.hasOwn(options.factors, field.name) ? options.factors[field.name] : undefined),
     missing: new Set(field.missingValues ?? defaultMissing),
     required: field.constraints?.required === true,
   }));
@@ -473,28 +473,28 @@ export function createRowCaster(fields: Field[], options: CastOptions = {}): Row
  */
 export function partialCodeChains(model: FdpModel, fields: Field[]): Record<string, string[]> {
   const fieldByName = new Map(fields.map((f) => [f.name, f]));
-  const chains: Record<string, string[]> = {};
+  const chains = new Map<string, string[]>();
   for (const [dimName, dim] of Object.entries(model.dimensions)) {
     const keys = Array.isArray(dim.primaryKey) ? dim.primaryKey : [dim.primaryKey];
     for (const key of keys) {
-      const attr = dim.attributes[key];
+      const attr = Object.hasOwn(dim.attributes, key) ? dim.attributes[key] : undefined;
       const field = attr ? fieldByName.get(attr.source) : undefined;
       const osType = field?.osType;
       if (!attr || !field || typeof osType !== 'string') continue;
-      if (osType.endsWith(':code:full')) chains[field.name] = [field.name];
+      if (osType.endsWith(':code:full')) chains.set(field.name, [field.name]);
       else if (osType.endsWith(':code:part')) {
-        const parent = attr.parent ? dim.attributes[attr.parent] : undefined;
-        const parentChain = parent ? chains[parent.source] : undefined;
+        const parent = attr.parent !== undefined && Object.hasOwn(dim.attributes, attr.parent) ? dim.attributes[attr.parent] : undefined;
+        const parentChain = parent ? chains.get(parent.source) : undefined;
         if (!parentChain) {
           throw new Error(
             `dimension "${dimName}": attribute "${key}" has a ":code:part" osType, so its "parent" must name an earlier key attribute with a code osType`,
           );
         }
-        chains[field.name] = [...parentChain, field.name];
+        chains.set(field.name, [...parentChain, field.name]);
       }
     }
   }
-  return Object.fromEntries(Object.entries(chains).filter(([, chain]) => chain.length > 1));
+  return Object.fromEntries([...chains].filter(([, chain]) => chain.length > 1));
 }
 
 /** Measure factors (≠ 1) by source field name, for measures of the loaded resource. */

@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { buildBabbageModel } from './babbage';
+import { castOptionsFor, createRowCaster } from './cast';
 import { DescriptorError, obfuscateAuthor, parseDescriptor, resolveResourceUrl } from './descriptor';
 
 /** A small valid descriptor; tests alter one thing at a time. */
@@ -60,6 +62,9 @@ const invalid: Array<[string, Mutation, RegExp]> = [
   ['a primaryKey is required', (d) => delete (model(d).dimensions.cls as Record<string, unknown>).primaryKey, /dimension "cls" must have a primaryKey/],
   ['labelfor must name an attribute', (d) => (((model(d).dimensions.cls as { attributes: Record<string, Record<string, unknown>> }).attributes.label as Record<string, unknown>).labelfor = 'nope'), /labelfor "nope" is not one of its attributes/],
   ['encodings must be ASCII-compatible', (d) => (res0(d).encoding = 'utf-16'), /encoding "utf-16" is not supported/],
+  ['field count is bounded by what a table can hold', (d) => (res0(d).schema = { fields: Array.from({ length: 1001 }, (_, i) => ({ name: `f${i}`, type: 'string' })) }), /at most 1000 can be loaded/],
+  ['primaryKey cannot name an inherited property', (d) => ((model(d).dimensions.cls as Record<string, unknown>).primaryKey = '__proto__'), /primaryKey "__proto__" is not one of its attributes/],
+  ['labelfor cannot name an inherited property', (d) => (((model(d).dimensions.cls as { attributes: Record<string, Record<string, unknown>> }).attributes.label as Record<string, unknown>).labelfor = 'toString'), /labelfor "toString" is not one of its attributes/],
   ['dialect delimiters are single characters', (d) => (res0(d).dialect = { delimiter: '::' }), /dialect\.delimiter must be a single ASCII character/],
 ];
 
@@ -127,6 +132,17 @@ describe('parseDescriptor normalises what it accepts', () => {
     expect(pkg.descriptor.model).toEqual(base().model);
     expect(pkg.descriptor.mapping).toBeUndefined();
     expect(Object.keys(pkg.model.measures)).toEqual(['amount']);
+  });
+
+  it('loads fields named like Object.prototype properties', () => {
+    const d = base();
+    fields(d).push({ name: 'constructor', type: 'number' }, { name: 'toString', type: 'string' }, { name: '__proto__', type: 'string' });
+    model(d).measures.c = { source: 'constructor' };
+    const pkg = parseDescriptor(d);
+    expect(pkg.resource.fields.map((f) => f.name).slice(-3)).toEqual(['constructor', 'toString', '__proto__']);
+    const cast = createRowCaster(pkg.resource.fields, castOptionsFor(pkg));
+    expect(cast(['2015', 'a', 'b', '1.5', '2', 'x', 'y'], 1)).toEqual(['2015', 'a', 'b', '1.5', '2', 'x', 'y']);
+    expect(buildBabbageModel(pkg, 't').measures.c).toEqual({ label: 'constructor', column: 'constructor', orig_measure: 'c' });
   });
 
   it('takes the dialect from the resource', () => {

@@ -18,6 +18,9 @@ export class DescriptorError extends Error {
   }
 }
 
+/** Most fields a loadable resource may have (one fact table column each). */
+export const MAX_FIELDS = 1000;
+
 /** The Data Package name rule (package and resource names). */
 export const NAME_PATTERN = /^[-a-z0-9._/]+$/;
 
@@ -123,7 +126,7 @@ function checkModel(model: FdpModel, fieldNames: Set<string>, resourceName: stri
     const keys = asList(dim.primaryKey);
     if (keys.length === 0) problems.push(`dimension "${name}" must have a primaryKey`);
     for (const key of keys) {
-      if (typeof key !== 'string' || !(key in dim.attributes)) problems.push(`dimension "${name}": primaryKey ${JSON.stringify(key)} is not one of its attributes`);
+      if (typeof key !== 'string' || !Object.hasOwn(dim.attributes, key)) problems.push(`dimension "${name}": primaryKey ${JSON.stringify(key)} is not one of its attributes`);
     }
     for (const [attrName, attr] of Object.entries(dim.attributes)) {
       if (!isObject(attr)) {
@@ -135,7 +138,7 @@ function checkModel(model: FdpModel, fieldNames: Set<string>, resourceName: stri
       }
       for (const ref of ['labelfor', 'parent'] as const) {
         const target = attr[ref];
-        if (target !== undefined && (typeof target !== 'string' || !(target in dim.attributes))) {
+        if (target !== undefined && (typeof target !== 'string' || !Object.hasOwn(dim.attributes, target))) {
           problems.push(`dimension "${name}", attribute "${attrName}": ${ref} ${JSON.stringify(target)} is not one of its attributes`);
         }
       }
@@ -191,6 +194,11 @@ export function parseDescriptor(json: unknown): FiscalPackage {
     problems.push('resources[0].schema.fields must be a non-empty list');
     throw new DescriptorError(problems);
   }
+  if (rawFields.length > MAX_FIELDS) {
+    // Postgres allows 1600 columns per table; stay clear of it.
+    problems.push(`resources[0] has ${rawFields.length} fields; at most ${MAX_FIELDS} can be loaded`);
+    throw new DescriptorError(problems);
+  }
   const fieldObjects: Json[] = [];
   rawFields.forEach((f, i) => {
     if (!isObject(f) || !isNonEmptyString(f.name)) problems.push(`resources[0].schema.fields[${i}] needs a "name"`);
@@ -221,7 +229,7 @@ export function parseDescriptor(json: unknown): FiscalPackage {
   } else problems.push('"model" is required (or fields with a "columnType")');
 
   const fields: Field[] = fieldObjects.map((f) => {
-    const fromTypes = osTypes[f.name as string];
+    const fromTypes = Object.hasOwn(osTypes, f.name as string) ? osTypes[f.name as string] : undefined;
     const field = { ...f } as Field;
     if (field.type === undefined && fromTypes) {
       field.type = fromTypes.type;

@@ -38,7 +38,7 @@ const TYPES: Record<string, string> = {
  * with no Postgres equivalent (duration, geopoint, yearmonth, any) are TEXT.
  */
 export function sqlType(field: Pick<Field, 'type'>): string {
-  return TYPES[field.type] ?? 'TEXT';
+  return Object.hasOwn(TYPES, field.type) ? (TYPES[field.type] as string) : 'TEXT';
 }
 
 /** Postgres's identifier limit in bytes; longer names would be silently truncated (and could collide). */
@@ -76,7 +76,7 @@ export function factTableIndexes(pkg: Pick<FiscalPackage, 'model' | 'resource'>)
       const col = column.get(attr.source);
       if (col === undefined) continue;
       if (inKey.has(attr.source)) indexes.push([col]);
-      const target = attr.labelfor === undefined ? undefined : dim.attributes[attr.labelfor];
+      const target = attr.labelfor !== undefined && Object.hasOwn(dim.attributes, attr.labelfor) ? dim.attributes[attr.labelfor] : undefined;
       const targetCol = target ? column.get(target.source) : undefined;
       if (target && targetCol !== undefined && inKey.has(target.source)) indexes.push([targetCol, col]);
     }
