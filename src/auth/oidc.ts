@@ -255,6 +255,11 @@ export async function verifyIdToken(
     throw new OidcError(`ID token rejected: ${(err as Error).message}`);
   }
   if (payload.nonce !== nonce) throw new OidcError('ID token rejected: nonce mismatch');
+  // OIDC Core §3.1.3.7 (4–5): with several audiences, azp must name us; when present it always must.
+  const multipleAudiences = Array.isArray(payload.aud) && payload.aud.length > 1;
+  if ((multipleAudiences || payload.azp !== undefined) && payload.azp !== clientId) {
+    throw new OidcError('ID token rejected: authorized party is not this client');
+  }
   return payload;
 }
 
