@@ -3,15 +3,32 @@
  * parameters, pipeline hooks): the ownership check, the registry write, the
  * index mirror. Answers carry the original's shapes (api.md rows 12–15).
  * The caller has verified the permission token and passes its user id.
+ * After each change os-api's cache of the package is cleared (OS_API_CACHE),
+ * as the original's registry did on every update.
  */
+import { clearOsApiCache } from '../cache/os-api-cache.ts';
 import type { Config } from '../config.ts';
 import { withDb } from '../db/client.ts';
+import type { Logger } from '../http/log.ts';
 import { hookPayload, isAllowedPipeline, normalisePipelineUrl, summariseHookResponse, type HookPayload } from './hooks.ts';
 import { syncAfterWrite } from './index-sync.ts';
 import { mayManagePackage } from './policy.ts';
 import { deletePackage, getPackage, setDefaultParams, setPublished, type PublishMode } from './registry.ts';
 
 export type Failure = { success: false; error: string };
+
+/**
+ * Clears os-api's cached responses of a package. A cache that cannot be
+ * reached does not undo the committed change: it is logged, and os-api's
+ * entries expire on their own.
+ */
+async function clearApiCache(config: Config, id: string, log?: Logger): Promise<void> {
+  try {
+    await clearOsApiCache(config, id);
+  } catch (err) {
+    log?.('warn', 'os-api cache not cleared', { package: id, error: (err as Error).message });
+  }
+}
 
 /** The original's text for an unknown package; also what non-owners get, so ids of private packages do not leak. */
 export function notFound(id: string): Failure {
@@ -24,24 +41,34 @@ export async function publishAs(
   userid: string,
   id: string,
   mode: PublishMode,
+  log?: Logger,
 ): Promise<{ success: true; published: boolean } | Failure> {
   if (!mayManagePackage(userid, id)) return notFound(id);
-  return withDb(config, async (db) => {
+  const answer = await withDb(config, async (db) => {
     const published = await setPublished(db, id, mode);
     if (published === null) return notFound(id);
     await syncAfterWrite(config, db, id);
     return { success: true as const, published };
   });
+  if (answer.success) await clearApiCache(config, id, log);
+  return answer;
 }
 
 /** POST /package/delete: `{success}` for the owner (false when unknown), null for anyone else. */
-export async function deleteAs(config: Config, userid: string, id: string): Promise<{ success: boolean } | null> {
+export async function deleteAs(
+  config: Config,
+  userid: string,
+  id: string,
+  log?: Logger,
+): Promise<{ success: boolean } | null> {
   if (!mayManagePackage(userid, id)) return null;
-  return withDb(config, async (db) => {
+  const answer = await withDb(config, async (db) => {
     const found = await deletePackage(db, id);
     if (found) await syncAfterWrite(config, db, id);
     return { success: found };
   });
+  if (answer.success) await clearApiCache(config, id, log);
+  return answer;
 }
 
 /** POST /package/update_params: `{success:true}`, or null (not the owner, or unknown package). */
@@ -50,13 +77,16 @@ export async function updateParamsAs(
   userid: string,
   id: string,
   body: { params: string } & Record<string, unknown>,
+  log?: Logger,
 ): Promise<{ success: true } | null> {
   if (!mayManagePackage(userid, id)) return null;
-  return withDb(config, async (db) => {
+  const answer = await withDb(config, async (db) => {
     if (!(await setDefaultParams(db, id, body))) return null;
     await syncAfterWrite(config, db, id);
     return { success: true as const };
   });
+  if (answer) await clearApiCache(config, id, log);
+  return answer;
 }
 
 /** How long a pipeline may take to answer. */

@@ -167,14 +167,14 @@ export function registerPackageAdminRoutes(app: App): void {
     const mode = parsePublishMode(await param(c, 'publish'));
     if (!mode) return untyped(jsonError(c, 400, 'publish must be true, false or toggle'));
     if (!auth.userid) return untyped(jsonp(c, null));
-    return untyped(jsonp(c, await publishAs(c.get('config'), auth.userid, auth.id, mode)));
+    return untyped(jsonp(c, await publishAs(c.get('config'), auth.userid, auth.id, mode, c.get('log'))));
   });
 
   app.openapi(deleteRoute, async (c) => {
     const auth = await authenticate(c);
     if ('response' in auth) return untyped(auth.response);
     if (!auth.userid) return untyped(jsonp(c, null));
-    return untyped(jsonp(c, await deleteAs(c.get('config'), auth.userid, auth.id)));
+    return untyped(jsonp(c, await deleteAs(c.get('config'), auth.userid, auth.id, c.get('log'))));
   });
 
   app.openapi(updateParamsRoute, async (c) => {
@@ -183,7 +183,7 @@ export function registerPackageAdminRoutes(app: App): void {
     const body = await readParamsBody(c);
     if (!body) return untyped(jsonError(c, 400, "No 'params' key or bad params value."));
     if (!auth.userid) return untyped(jsonp(c, null));
-    return untyped(jsonp(c, await updateParamsAs(c.get('config'), auth.userid, auth.id, body)));
+    return untyped(jsonp(c, await updateParamsAs(c.get('config'), auth.userid, auth.id, body, c.get('log'))));
   });
 
   app.openapi(runHooksRoute, async (c) => {
