@@ -125,14 +125,15 @@ async function startTestOpenSearch(): Promise<StartedServices> {
 
 /**
  * A pipeline endpoint for /package/run-hooks: OS_PIPELINE_URLS allows only
- * <receiver>/pipeline/allowed; OS_TEST_HOOK_RECEIVER_URL lets tests read
+ * <receiver>/pipeline/allowed and /pipeline/redirect (which answers 307);
+ * OS_TEST_HOOK_RECEIVER_URL lets tests read
  * what it received (GET /__received).
  */
 async function startTestPipeline(): Promise<StartedServices> {
   const receiver = await startHookReceiver();
   return {
     bindings: {
-      OS_PIPELINE_URLS: `${receiver.url}/pipeline/allowed`,
+      OS_PIPELINE_URLS: `${receiver.url}/pipeline/allowed,${receiver.url}/pipeline/redirect`,
       OS_TEST_HOOK_RECEIVER_URL: receiver.url,
     },
     stops: [() => receiver.stop()],

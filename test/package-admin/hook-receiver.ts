@@ -4,7 +4,8 @@
  * Runs in Node, started by the test setup.
  *
  * - POST /pipeline/<name>: recorded; answers 200 with a long text body (so
- *   the response summary cap is observable).
+ *   the response summary cap is observable); /pipeline/redirect answers 307
+ *   to /pipeline/leaked instead (a redirect must not be followed).
  * - GET /__received: every recorded request as JSON
  *   [{method, path, contentType, body}].
  */
@@ -52,6 +53,11 @@ export async function startHookReceiver(): Promise<HookReceiver> {
     readBody(req).then(
       (body) => {
         received.push({ method: req.method ?? '', path, contentType: req.headers['content-type'] ?? '', body });
+        if (path === '/pipeline/redirect') {
+          res.writeHead(307, { Location: '/pipeline/leaked' });
+          res.end();
+          return;
+        }
         res.writeHead(200, { 'Content-Type': 'text/plain' });
         res.end(`pipeline accepted the request; ${'details '.repeat(200)}`);
       },

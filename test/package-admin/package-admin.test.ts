@@ -249,6 +249,16 @@ describe('POST /package/run-hooks', () => {
     expect(await receivedFor(owner)).toEqual([]);
   });
 
+  it('does not follow a redirect of an allowed pipeline', async () => {
+    const { owner, doc, jwt } = await fresh();
+    const pipeline = `${env.OS_TEST_HOOK_RECEIVER_URL}/pipeline/redirect`;
+    const res = await post(`/package/run-hooks?jwt=${jwt}&id=${doc.id}&pipeline=${encodeURIComponent(pipeline)}`);
+    const body = (await json(res)) as { success: boolean; response: string };
+    expect(body.success).toBe(false);
+    expect(body.response).toBe('HTTP 307');
+    expect((await receivedFor(owner)).map((r) => r.path)).toEqual(['/pipeline/redirect']);
+  });
+
   it("refuses another user's package and sends nothing", async () => {
     const { owner, doc } = await fresh();
     const intruder = await permissionToken(newUserId());
