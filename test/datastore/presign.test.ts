@@ -143,6 +143,14 @@ describe('presigned PUT URL against a real S3 server', () => {
       expect(await s3Error(res)).toBe('SignatureDoesNotMatch');
     });
 
+    it('a body other than the one whose MD5 was authorised (the signed Content-MD5 pins the bytes)', async () => {
+      const { url, signed, md5 } = await grant();
+      const res = await put(url, CSV.replace('1000', '9999'), { 'Content-MD5': md5, 'Content-Type': 'text/csv' });
+      expect(res.status).toBe(400);
+      expect(await s3Error(res)).toBe('BadDigest');
+      expect((await readBack(signed.uploadUrl)).status).toBe(404);
+    });
+
     it('no Content-MD5', async () => {
       const { url } = await grant();
       const res = await put(url, CSV, { 'Content-Type': 'text/csv' });

@@ -3,23 +3,34 @@
  * tests and the dev stack. It verifies SigV4 signatures, the signed headers
  * and expiry of presigned URLs, exactly what the datastore relies on.
  *
- * The bucket is set up the way the datastore is run in production:
+ * The bucket behaves the way the datastore is run in production:
  * - objects are publicly readable (GET/HEAD without credentials), because
  *   the loader, os-admin and os-viewer read the files at their upload URL;
- * - every write must be signed: s3rver itself lets anonymous requests
- *   through, so a thin guard in front of it answers unsigned writes with
- *   S3's own 403 AccessDenied, as a bucket without public write does;
  * - CORS allows GET, HEAD and PUT with any header from any origin, for the
  *   browser uploads of os-packager.
- *
- * Known gap: s3rver does not compare Content-MD5 with the body (S3 and R2
- * do); it does check that the Content-MD5 header equals the signed one.
+ * Two checks that S3 and R2 make and s3rver does not are added by a small
+ * front server that proxies everything else to s3rver unchanged:
+ * - unsigned writes get S3's 403 AccessDenied (s3rver lets anonymous
+ *   requests through; a bucket without public write does not);
+ * - a PUT whose body does not match its Content-MD5 gets 400 BadDigest and
+ *   is not stored (the body is spooled to a temporary file and hashed first).
  */
+import { createHash, randomUUID } from 'node:crypto';
+import { createReadStream, createWriteStream, mkdtempSync, rmSync } from 'node:fs';
+import { unlink } from 'node:fs/promises';
+import {
+  createServer,
+  request as httpRequest,
+  type IncomingMessage,
+  type OutgoingHttpHeaders,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import { createRequire } from 'node:module';
-import { mkdtempSync, rmSync } from 'node:fs';
-import type { IncomingMessage, RequestListener, Server, ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 
 export interface S3ServerOptions {
   /** TCP port on 127.0.0.1; a free one when omitted. */
@@ -82,19 +93,64 @@ function isSigned(req: IncomingMessage): boolean {
 
 const READ_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
-function denyAnonymousWrites(inner: RequestListener): RequestListener {
-  return (req: IncomingMessage, res: ServerResponse) => {
+function s3ErrorResponse(res: ServerResponse, status: number, code: string, message: string): void {
+  res.writeHead(status, { 'Content-Type': 'application/xml' });
+  res.end(`<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${message}</Message></Error>`);
+}
+
+/**
+ * The front server: the checks s3rver lacks (see the module comment), then
+ * the request as received (method, path, headers including Host, body) to
+ * s3rver, and its answer back.
+ */
+function frontHandler(upstreamPort: number, spoolDir: string) {
+  return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     if (!READ_METHODS.has(req.method ?? '') && !isSigned(req)) {
-      // Drain the body so the client sees the answer rather than a reset.
-      req.resume();
-      res.writeHead(403, { 'Content-Type': 'application/xml' });
-      res.end(
-        '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code>' +
-          '<Message>Anonymous writes are not allowed</Message></Error>',
-      );
+      req.resume(); // drain, so the client reads the answer rather than a reset
+      s3ErrorResponse(res, 403, 'AccessDenied', 'Anonymous writes are not allowed');
       return;
     }
-    inner(req, res);
+    let body: Readable = req;
+    let spooled: string | undefined;
+    const contentMd5 = req.headers['content-md5'];
+    if (req.method === 'PUT' && typeof contentMd5 === 'string') {
+      spooled = join(spoolDir, randomUUID());
+      const hash = createHash('md5');
+      await pipeline(
+        req,
+        async function* (source: AsyncIterable<Buffer>) {
+          for await (const chunk of source) {
+            hash.update(chunk);
+            yield chunk;
+          }
+        },
+        createWriteStream(spooled),
+      );
+      if (hash.digest('base64') !== contentMd5) {
+        await unlink(spooled);
+        s3ErrorResponse(res, 400, 'BadDigest', 'The Content-MD5 you specified did not match what we received.');
+        return;
+      }
+      body = createReadStream(spooled);
+    }
+    const headers: OutgoingHttpHeaders = { ...req.headers };
+    delete headers.expect; // the front server already answered any 100-continue
+    const upstream = httpRequest(
+      { host: '127.0.0.1', port: upstreamPort, method: req.method, path: req.url, headers },
+      (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      },
+    );
+    const cleanup = () => {
+      if (spooled) void unlink(spooled).catch(() => undefined);
+    };
+    upstream.on('close', cleanup);
+    upstream.on('error', (err) => {
+      if (!res.headersSent) s3ErrorResponse(res, 502, 'InternalError', err.message);
+      else res.destroy();
+    });
+    body.pipe(upstream);
   };
 }
 
@@ -116,13 +172,24 @@ export async function startS3Server(options: S3ServerOptions): Promise<S3Server>
   });
   await s3.configureBuckets();
   const hostname = '127.0.0.1';
-  const server = await s3.listen(options.port ?? 0, hostname);
-  const [handler] = server.listeners('request') as RequestListener[];
-  if (!handler) throw new Error('s3rver did not install a request handler');
-  server.removeAllListeners('request');
-  server.on('request', denyAnonymousWrites(handler));
+  const inner = await s3.listen(0, hostname);
+  const innerAddress = inner.address();
+  const innerPort = typeof innerAddress === 'object' && innerAddress ? innerAddress.port : 0;
 
-  const address = server.address();
+  const spoolDir = mkdtempSync(join(tmpdir(), 'os-s3-spool-'));
+  const handle = frontHandler(innerPort, spoolDir);
+  const front: Server = createServer((req, res) => {
+    handle(req, res).catch((err: Error) => {
+      if (!res.headersSent) s3ErrorResponse(res, 500, 'InternalError', err.message);
+      else res.destroy();
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    front.once('error', reject);
+    front.listen(options.port ?? 0, hostname, () => resolve());
+  });
+
+  const address = front.address();
   const port = typeof address === 'object' && address ? address.port : 0;
   const endpoint = `http://${hostname}:${port}`;
   return {
@@ -132,8 +199,11 @@ export async function startS3Server(options: S3ServerOptions): Promise<S3Server>
     bucket: options.bucket,
     bucketUrl: `${endpoint}/${options.bucket}`,
     async stop() {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      for (const server of [front, inner]) {
+        server.closeAllConnections();
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+      }
+      rmSync(spoolDir, { recursive: true, force: true });
       if (ownDirectory) rmSync(directory, { recursive: true, force: true });
     },
   };
