@@ -74,7 +74,7 @@ function parseDialect(raw: unknown, problems: string[]): CsvDialect {
 }
 
 /** columnType-only fields -> FDP model via os-types (era B's pre-step), dropping the `unknown` dimension. */
-function modelFromColumnTypes(fields: Json[], problems: string[]): { model: FdpModel; types: Record<string, { type: string; format?: string }> } | null {
+function modelFromColumnTypes(fields: Json[], problems: string[]): { model: FdpModel; types: Record<string, { type: string; format?: string; [key: string]: unknown }> } | null {
   const input = fields
     .filter((f) => isNonEmptyString(f.columnType))
     .map((f) => {
@@ -212,7 +212,7 @@ export function parseDescriptor(json: unknown): FiscalPackage {
 
   // The model: `model`, legacy `mapping`, or generated from columnType fields.
   let model: FdpModel | undefined;
-  let osTypes: Record<string, { type: string; format?: string }> = {};
+  let osTypes: Record<string, { type: string; format?: string; [key: string]: unknown }> = {};
   if (descriptor.model === undefined && descriptor.mapping !== undefined) {
     descriptor.model = descriptor.mapping;
     delete descriptor.mapping;
@@ -234,6 +234,11 @@ export function parseDescriptor(json: unknown): FiscalPackage {
     if (field.type === undefined && fromTypes) {
       field.type = fromTypes.type;
       if (field.format === undefined && fromTypes.format) field.format = fromTypes.format;
+      // os-types embeds its number option defaults (groupChar ",", decimalChar "."); era B kept them.
+      for (const option of ['decimalChar', 'groupChar'] as const) {
+        const value = fromTypes[option];
+        if (field[option] === undefined && typeof value === 'string') field[option] = value;
+      }
     }
     return field;
   });

@@ -127,6 +127,7 @@ describe('fixture packages that must load', () => {
       ['year', 'integer'], ['econ_cls', 'string'], ['admin_cls', 'string'], ['amount', 'number'],
     ]);
     expect(rows[0]).toEqual(['2014', 'salaries', 'education', '1000']);
+    expect(pkg.resource.fields[3]).toMatchObject({ groupChar: ',', decimalChar: '.' });
     const model = buildBabbageModel(pkg, factTableName(pkg.owner, pkg.name));
     expect(model.fact_table).toBe('fdp__667df60aa07c3426__super_simple__' + model.fact_table.slice(-8));
     expect(Object.keys(model.measures)).toEqual(['amount']);
