@@ -27,11 +27,12 @@ import denormCsv from '../../../shared/fixtures/fdp/spec-examples/entities-denor
 import normPackage from '../../../shared/fixtures/fdp/spec-examples/entities-normalized/datapackage.json';
 import supersimpleSpec from '../../../shared/fixtures/source-specs/supersimple/fiscal.source-spec.yaml?raw';
 import supersimpleCsv from '../../../shared/fixtures/source-specs/supersimple/budget.csv?raw';
+import esDoc from '../../../shared/fixtures/expected/es-doc-boost-moldova.json';
 import { buildBabbageModel } from './babbage';
 import { castOptionsFor, createRowCaster, CastError } from './cast';
 import { CsvParser } from './csv';
 import { DescriptorError, parseDescriptor } from './descriptor';
-import { factTableName } from './naming';
+import { factTableName, packageId } from './naming';
 import type { FiscalPackage } from './types';
 
 const OWNER = '667df60aa07c34260eae9b55b2778712';
@@ -132,6 +133,22 @@ describe('fixture packages that must load', () => {
     expect(model.fact_table).toBe('fdp__667df60aa07c3426__super_simple__' + model.fact_table.slice(-8));
     expect(Object.keys(model.measures)).toEqual(['amount']);
     expect(Object.keys(model.dimensions)).toEqual(['date_2', 'economic_classification_2', 'administrative_classification_2']);
+  });
+});
+
+describe('the original registry document for boost-moldova', () => {
+  const [id, doc] = esDoc as [string, { author: string; dataset: string; package: { author: string }; model: Record<string, unknown> }];
+
+  it('has the same id, author rewrite and model (apart from the older fact_table rule)', () => {
+    const pkg = parseDescriptor(moldovaPackage);
+    expect(packageId(pkg.owner, pkg.name)).toBe(id);
+    expect(pkg.author).toBe(doc.author);
+    expect(pkg.descriptor.author).toBe(doc.package.author);
+    expect(pkg.name).toBe(doc.dataset);
+    const { fact_table: ours, ...model } = buildBabbageModel(pkg, factTableName(pkg.owner, pkg.name));
+    const { fact_table: theirs, ...expected } = doc.model;
+    expect(model).toStrictEqual(expected);
+    expect([ours, theirs]).toEqual(['fdp__example_example__boost_moldova__2a069cdb', 'fdp__example_example_com__boost_moldova']);
   });
 });
 
