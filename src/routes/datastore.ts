@@ -120,6 +120,10 @@ async function handleAuthorize(c: Context<AppEnv>): Promise<Response> {
     target,
   });
   if (!outcome.ok) return c.json({ error: outcome.error }, outcome.status);
+  const files = Object.keys(outcome.body.filedata).length;
+  c.get('log')('info', 'datastore upload granted', { files });
+  // Presigned URLs are credentials for a while: no shared cache may keep them.
+  c.header('Cache-Control', 'no-store');
   return c.json(outcome.body, 200);
 }
 

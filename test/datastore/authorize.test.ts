@@ -31,6 +31,7 @@ describe('POST /datastore/ success', () => {
     const res = await authorizeCall(oneFile(owner, { type: 'text/csv' }), { headers: { 'Auth-Token': token } });
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/^application\/json/);
+    expect(res.headers.get('cache-control')).toBe('no-store');
     const body = (await res.json()) as { filedata: Record<string, Grant> };
     expect(Object.keys(body)).toEqual(['filedata']);
     const grant = body.filedata['data/x.csv'];
