@@ -134,16 +134,19 @@ export const UploadGrant = z
   })
   .openapi('UploadGrant');
 
+/** The whole response: one grant per requested path. */
 export const AuthorizeResponse = z
   .object({ filedata: z.record(z.string(), UploadGrant) })
   .openapi('DatastoreAuthorizeResponse');
 
 export type AuthorizeResponse = z.infer<typeof AuthorizeResponse>;
 
+/** GET /datastore/info. */
 export const InfoResponse = z
   .object({ prefixes: z.array(z.string()) })
   .openapi('DatastoreInfo', { description: 'URL prefixes under which this user’s uploaded files appear.' });
 
+/** Body of every 400/401 answer (the original sent an empty body). */
 export const ErrorBody = z.object({ error: z.string() }).openapi('DatastoreError');
 
 /**

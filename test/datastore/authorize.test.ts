@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { config, newUserId, permissionToken, userToken, call } from '../helpers/app.ts';
+import { AuthorizeResponse } from '../../src/datastore/schema.ts';
 import { authorizeCall, md5Base64, uploadRequest, type Grant } from './helpers.ts';
 
 const MD5 = await md5Base64('a,b\n1,2\n');
@@ -33,6 +34,7 @@ describe('POST /datastore/ success', () => {
     expect(res.headers.get('content-type')).toMatch(/^application\/json/);
     expect(res.headers.get('cache-control')).toBe('no-store');
     const body = (await res.json()) as { filedata: Record<string, Grant> };
+    expect(AuthorizeResponse.safeParse(body).success).toBe(true); // the documented schema
     expect(Object.keys(body)).toEqual(['filedata']);
     const grant = body.filedata['data/x.csv'];
     expect(grant).toBeDefined();
