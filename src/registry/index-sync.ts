@@ -104,7 +104,8 @@ export async function syncIndex(
 /**
  * After a registry write: mirror that package now, then retry a few older
  * failures while we are at it. Never throws for index trouble: the registry
- * change is already committed and stays queued.
+ * change is already committed and stays queued. Call it once the write has
+ * committed, outside any open transaction on `db` (it runs its own).
  */
 export async function syncAfterWrite(config: Config, db: Client, id: string): Promise<SyncReport> {
   const writer = indexWriterFor(config);
