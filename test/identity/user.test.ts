@@ -68,6 +68,19 @@ describe('/user/check', () => {
     }
   });
 
+  it('starts a login only when not authenticated: cookie and no-store, credentialed CORS', async () => {
+    const id = newUserId();
+    await insertUser(id);
+    const origin = 'http://frontend.example';
+    const anonymous = await call('/user/check', { headers: { origin } });
+    expect(anonymous.headers.get('set-cookie')).toMatch(/^os_login=/);
+    expect(anonymous.headers.get('cache-control')).toBe('no-store');
+    expect(anonymous.headers.get('access-control-allow-origin')).toBe(origin);
+    expect(anonymous.headers.get('access-control-allow-credentials')).toBe('true');
+    const known = await call(`/user/check?jwt=${await userToken(id)}`, { headers: { origin } });
+    expect(known.headers.get('set-cookie')).toBeNull();
+  });
+
   it('refuses an oversized jwt with a 400 JSON error', async () => {
     const res = await call(`/user/check?jwt=${'a'.repeat(9000)}`);
     expect(res.status).toBe(400);
@@ -129,6 +142,12 @@ describe('/user/authorize', () => {
     }
   });
 
+  it('refuses an oversized service with a 400 JSON error', async () => {
+    const res = await call(`/user/authorize?jwt=${await userToken(newUserId())}&service=${'s'.repeat(9000)}`);
+    expect(res.status).toBe(400);
+    expect(await json(res)).toEqual({ error: expect.stringContaining('service') });
+  });
+
   it('answers JSONP with callback', async () => {
     const res = await call('/user/authorize?callback=cb');
     expect(await res.text()).toBe('/**/cb({"permissions":{}});');
@@ -147,6 +166,12 @@ describe('/user/update', () => {
     const again = await call(`/user/update?jwt=${await userToken(id)}&username=other_${id.slice(0, 6)}`, { method: 'POST' });
     expect(await again.json()).toEqual({ success: false, error: UPDATE_ERRORS.alreadySet });
     expect(JSON.parse((await userRow(id)) ?? '{}').username).toBe(name);
+  });
+
+  it('answers JSONP with callback', async () => {
+    const res = await call('/user/update?callback=cb', { method: 'POST' });
+    expect(res.headers.get('content-type')).toMatch(/^application\/javascript/);
+    expect(await res.text()).toBe('/**/cb({"success":false,"error":"No token"});');
   });
 
   it('ignores other profile fields silently', async () => {
@@ -278,5 +303,23 @@ describe('/user/authenticate_api_key', () => {
     if (!entry) throw new Error('test API keys missing');
     await call('/user/authenticate_api_key', { method: 'POST', headers: { 'x-api-key': entry.key + 'nope' } });
     expect(await userRow(entry.userid)).toBeNull();
+  });
+});
+
+describe('OpenAPI document', () => {
+  it('declares every identity route', async () => {
+    const doc = (await (await call('/openapi.json')).json()) as { paths: Record<string, Record<string, unknown>> };
+    for (const [path, method] of [
+      ['/user/check', 'get'],
+      ['/user/authorize', 'get'],
+      ['/user/update', 'post'],
+      ['/user/public-key', 'get'],
+      ['/user/lib', 'get'],
+      ['/user/authenticate_api_key', 'post'],
+      ['/oauth/google_callback', 'get'],
+      ['/.well-known/jwks.json', 'get'],
+    ] as const) {
+      expect(doc.paths[path]?.[method], `${method} ${path}`).toBeDefined();
+    }
   });
 });
