@@ -14,6 +14,8 @@ const ok: Array<[string, Field, number | undefined, string, string]> = [
   ['surrounding whitespace is ignored', f('number'), undefined, ' 12 ', '12'],
   ['groupChar is removed', f('number', { groupChar: ',' }), undefined, '1,234,567.5', '1234567.5'],
   ['decimalChar is honoured', f('number', { decimalChar: ',', groupChar: '.' }), undefined, '1.234,50', '1234.50'],
+  ['a dot group separator is not a decimal point', f('number', { decimalChar: ',', groupChar: '.' }), undefined, '1234.5', '12345'],
+  ['a comma decimal point', f('number', { decimalChar: ',' }), undefined, '12,5', '12.5'],
   ['bareNumber false strips currency signs', f('number', { bareNumber: false }), undefined, '€1234.5', '1234.5'],
   ['format currency strips signs', f('number', { format: 'currency' }), undefined, '$ 10000', '10000'],
   ['factor multiplies exactly', f('number'), 1000, '49756.1', '49756100.0'],

@@ -266,6 +266,8 @@ function timeCaster(field: Field): Caster {
 
 // ---------------------------------------------------------------- numbers
 
+const CANONICAL_NUMBER = /^-?(?:0|[1-9]\d{0,100})(?:\.\d{1,100})?$/;
+const CANONICAL_INTEGER = /^-?(?:0|[1-9]\d{0,17})$/;
 const BIGINT_MIN = -(2n ** 63n);
 const BIGINT_MAX = 2n ** 63n - 1n;
 
@@ -287,7 +289,11 @@ function numberParser(field: Field): (v: string) => Decimal | null {
 function numberCaster(field: Field, factor: Decimal | null): Caster {
   const parse = numberParser(field);
   const hint = field.groupChar ? '' : ' (set the field\'s "groupChar" if it uses thousands separators)';
+  // A "." must mean the decimal point for the fast path to be right.
+  const fast = !factor && (field.decimalChar ?? '.') === '.' && field.groupChar !== '.';
   return (v) => {
+    // Fast path: already canonical and nothing to multiply.
+    if (fast && CANONICAL_NUMBER.test(v)) return v;
     let d = parse(v);
     if (!d) throw new Invalid(`is not a number${/\d[,.' ]\d{3}/.test(v) ? hint : ''}`);
     if (factor) d = multiplyDecimal(d, factor);
@@ -298,6 +304,8 @@ function numberCaster(field: Field, factor: Decimal | null): Caster {
 function integerCaster(field: Field, factor: Decimal | null): Caster {
   const bare = field.bareNumber ?? true;
   return (raw) => {
+    // Fast path: canonical and at most 18 digits, so always within BIGINT.
+    if (!factor && CANONICAL_INTEGER.test(raw)) return raw;
     let v = raw.trim();
     if (!bare) v = v.replace(/^[^\d+-]+|\D+$/g, '');
     if (!/^[+-]?\d+$/.test(v)) throw new Invalid('is not an integer');
