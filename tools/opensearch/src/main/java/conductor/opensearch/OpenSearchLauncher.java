@@ -67,10 +67,16 @@ public final class OpenSearchLauncher {
             .put("bootstrap.memory_lock", false)
             .build();
 
-        Node node = new PluginNode(
-            settings,
-            List.of(Netty4Plugin.class, CommonAnalysisPlugin.class, PainlessPlugin.class)
-        );
+        Node node;
+        try {
+            node = new PluginNode(
+                settings,
+                List.of(Netty4Plugin.class, CommonAnalysisPlugin.class, PainlessPlugin.class)
+            );
+        } catch (RuntimeException e) {
+            deleteTree(home);
+            throw e;
+        }
         Runtime.getRuntime().addShutdownHook(new Thread(() -> stop(node, home)));
         node.start();
         System.out.println("OPENSEARCH_READY port=" + httpPort);
@@ -96,6 +102,10 @@ public final class OpenSearchLauncher {
         } catch (IOException | RuntimeException e) {
             System.err.println("OpenSearch close failed: " + e);
         }
+        deleteTree(home);
+    }
+
+    private static void deleteTree(Path home) {
         try (Stream<Path> paths = Files.walk(home)) {
             paths.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
         } catch (IOException e) {
