@@ -114,6 +114,8 @@ export interface CallbackInput {
   state?: string;
   code?: string;
   error?: string;
+  /** RFC 9207 issuer identification, when the provider sends it. */
+  iss?: string;
   cookieHeader?: string;
 }
 
@@ -152,6 +154,8 @@ export async function finishLogin(db: Db, config: Config, input: CallbackInput):
     const keys = await getSigningKeys(config);
     const client = clientCredentials(config, keys);
     const meta = await resolveProvider(config);
+    // RFC 9207: a response naming another issuer is a mix-up attempt.
+    if (input.iss !== undefined && input.iss !== meta.issuer) throw new OidcError('authorization response from another issuer');
     const redirectUri = config.OS_BASE_URL + CALLBACK_PATH;
     const tokens = await exchangeCode(meta, client, { code: input.code, redirectUri, codeVerifier: pending.code_verifier });
     const claims = await verifyIdToken(meta, client.clientId, tokens.idToken, pending.nonce);

@@ -36,7 +36,13 @@ export function registerOAuthRoutes(app: App): void {
     const config = c.get('config');
     const q = c.req.valid('query');
     const result = await withDb(config, (db) =>
-      finishLogin(db, config, { state: q.state, code: q.code, error: q.error, cookieHeader: c.req.header('cookie') }),
+      finishLogin(db, config, {
+        state: q.state,
+        code: q.code,
+        error: q.error,
+        iss: q.iss,
+        cookieHeader: c.req.header('cookie'),
+      }),
     );
     c.get('log')(result.outcome === 'logged-in' ? 'info' : 'warn', 'login', {
       outcome: result.outcome,

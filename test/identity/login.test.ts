@@ -182,6 +182,18 @@ describe('login: a bad callback leaves no token and changes nothing', () => {
     expect(await usersWithEmail(`${account}@example.org`)).toBe(0);
   });
 
+  it('gets no token when the response names another issuer (RFC 9207 mix-up)', async () => {
+    const account = newAccount('mixup');
+    const started = await startLogin(FRONTEND);
+    const path = await authenticateAtProvider(started.providerUrl, account);
+    const url = new URL(path, 'http://conductor.test');
+    expect(url.searchParams.get('iss')).toBeTruthy();
+    url.searchParams.set('iss', 'https://evil.example');
+    const res = await call(url.pathname + url.search, { headers: { cookie: started.cookie }, redirect: 'manual' });
+    expect(res.headers.get('location')).toBe(`${FRONTEND}/`);
+    expect(await usersWithEmail(`${account}@example.org`)).toBe(0);
+  });
+
   it('sends a provider denial back to next without a token', async () => {
     const started = await startLogin(`${FRONTEND}/app`);
     const res = await call(`/oauth/google_callback?error=access_denied&state=${started.state}`, {
