@@ -80,6 +80,16 @@ describe('CsvParser rejects what is not CSV with the row number', () => {
   });
 });
 
+describe('CsvParser strips a BOM split over tiny chunks', () => {
+  it('even when the first chunk is empty', () => {
+    const parser = new CsvParser();
+    const rows = [parser.push(new Uint8Array(0)), parser.push(new Uint8Array([0xef])), parser.push(new Uint8Array([0xbb, 0xbf, 0x61, 0x0a, 0x31]))].flat();
+    rows.push(...parser.end());
+    expect(parser.header).toEqual(['a']);
+    expect(rows).toEqual([{ fields: ['1'], end: 6, row: 1 }]);
+  });
+});
+
 describe('CsvParser decodes single-byte encodings', () => {
   it('reads latin1 text', () => {
     const bytes = new Uint8Array([0x6e, 0xe9, 0x0a, 0x63, 0x61, 0x66, 0xe9, 0x0a]);

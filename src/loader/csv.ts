@@ -145,7 +145,7 @@ export class CsvParser {
       this.buf = joined;
     }
     if (this.atStart) {
-      if (this.buf.length < 3 && chunk.length > 0) return [];
+      if (this.buf.length < 3) return []; // a BOM may still be split across chunks
       this.atStart = false;
       this.checkStart();
     }

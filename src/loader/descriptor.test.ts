@@ -216,6 +216,7 @@ describe('resolveResourceUrl stays inside the package folder', () => {
     [{ path: 'file:///etc/passwd' }],
     [{ url: 'file:///etc/passwd' }],
     [{ url: 'javascript:alert(1)' }],
+    [{ url: 'https://user:secret@datastore.example/x.csv' }],
     [{}],
   ])('refuses %j', (resource) => {
     expect(() => resolveResourceUrl(descriptorUrl, resource)).toThrow(DescriptorError);

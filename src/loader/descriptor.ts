@@ -301,6 +301,7 @@ export function resolveResourceUrl(descriptorUrl: string, resource: Pick<LoadRes
   if (resource.url !== undefined) {
     const u = new URL(resource.url);
     if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new DescriptorError([`resource URL scheme ${u.protocol} is not allowed`]);
+    if (u.username !== '' || u.password !== '') throw new DescriptorError(['resource URLs must not carry credentials']);
     return u.href;
   }
   const path = resource.path;
