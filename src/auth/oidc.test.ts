@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { authorizationUrl, identityFromClaims, pkceChallenge, randomToken } from './oidc.ts';
+import { authorizationUrl, GOOGLE_METADATA, identityFromClaims, pkceChallenge, randomToken, resolveProvider } from './oidc.ts';
 
 describe('pkceChallenge: RFC 7636 S256', () => {
   it('matches the RFC 7636 Appendix B example', async () => {
@@ -62,5 +62,45 @@ describe('identityFromClaims: profile from the ID token, completed by userinfo',
   });
   it('drops a picture that is not an http(s) URL', () => {
     expect(identityFromClaims({ sub: '1', email: 'a@x.org', picture: 'javascript:alert(1)' }, {}).picture).toBeNull();
+  });
+});
+
+describe('resolveProvider: configured endpoints win, Google needs no discovery', () => {
+  const none = {
+    OS_OIDC_AUTHORIZATION_ENDPOINT: undefined,
+    OS_OIDC_TOKEN_ENDPOINT: undefined,
+    OS_OIDC_USERINFO_ENDPOINT: undefined,
+    OS_OIDC_JWKS_URI: undefined,
+  };
+  it("uses Google's published endpoints by default", async () => {
+    expect(await resolveProvider({ OS_OIDC_ISSUER: 'https://accounts.google.com', ...none })).toEqual(GOOGLE_METADATA);
+  });
+  it('takes complete explicit endpoints without a discovery request (.invalid never resolves)', async () => {
+    const meta = await resolveProvider({
+      OS_OIDC_ISSUER: 'https://idp.invalid/',
+      OS_OIDC_AUTHORIZATION_ENDPOINT: 'https://idp.invalid/authorize',
+      OS_OIDC_TOKEN_ENDPOINT: 'https://idp.invalid/token',
+      OS_OIDC_USERINFO_ENDPOINT: undefined,
+      OS_OIDC_JWKS_URI: 'https://idp.invalid/jwks',
+    });
+    expect(meta).toEqual({
+      issuer: 'https://idp.invalid',
+      authorizationEndpoint: 'https://idp.invalid/authorize',
+      tokenEndpoint: 'https://idp.invalid/token',
+      userinfoEndpoint: undefined,
+      jwksUri: 'https://idp.invalid/jwks',
+      tokenAuth: 'client_secret_basic',
+    });
+  });
+  it('overrides one Google endpoint', async () => {
+    const meta = await resolveProvider({
+      OS_OIDC_ISSUER: 'https://accounts.google.com',
+      ...none,
+      OS_OIDC_TOKEN_ENDPOINT: 'https://proxy.example/token',
+    });
+    expect(meta).toEqual({ ...GOOGLE_METADATA, tokenEndpoint: 'https://proxy.example/token' });
+  });
+  it('fails with a clear error when discovery is unreachable (nothing listens on the discard port)', async () => {
+    await expect(resolveProvider({ OS_OIDC_ISSUER: 'http://127.0.0.1:9', ...none })).rejects.toThrow(/OIDC discovery failed/);
   });
 });
