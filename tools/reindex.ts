@@ -38,6 +38,7 @@ async function main(): Promise<void> {
   const { url, index } = indexSettings();
   const db = await connectNode(databaseUrl());
   const bar = progressBar(`reindex ${index}`);
+  const started = performance.now();
   try {
     const report = await reindex(target(url, index), postgresRegistryReader(db.client), {
       dropBackup: args.includes('--drop-backup'),
@@ -45,7 +46,11 @@ async function main(): Promise<void> {
       onProgress: (done, total) => bar.update(done, total),
     });
     bar.finish();
-    console.log(`copied ${report.copied} packages into ${report.newIndex} (+${report.caughtUp} written meanwhile, ${report.removedStale} deleted meanwhile)`);
+    const seconds = (performance.now() - started) / 1000;
+    console.log(
+      `copied ${report.copied} packages into ${report.newIndex} in ${seconds.toFixed(1)} s ` +
+        `(+${report.caughtUp} written meanwhile, ${report.removedStale} deleted meanwhile)`,
+    );
     if (report.previous === 'index') console.log(`replaced the concrete index ${index} by an alias`);
     console.log(`alias ${index} -> ${report.newIndex}`);
     const kept = report.detached.filter((i) => !report.dropped.includes(i));

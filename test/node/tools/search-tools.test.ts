@@ -36,7 +36,7 @@ interface Run {
 }
 
 /** Runs `tools/<tool>.ts` with the index name and the test services in its environment. */
-function runTool(tool: string, args: string[], index: string): { done: Promise<Run> } {
+function runTool(tool: string, args: string[], index: string): { done: Promise<Run>; stderr(): string } {
   const child = spawn(`${ROOT}node_modules/.bin/tsx`, [`${ROOT}tools/${tool}.ts`, ...args], {
     cwd: ROOT,
     env: {
@@ -51,7 +51,10 @@ function runTool(tool: string, args: string[], index: string): { done: Promise<R
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  return { done: new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr }))) };
+  return {
+    done: new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr }))),
+    stderr: () => stderr,
+  };
 }
 
 const tool = (name: string, args: string[], index = freshName()) => runTool(name, args, index).done;
@@ -171,18 +174,23 @@ describeEs('admin tools against OpenSearch and Postgres', () => {
       } catch (err) {
         failures.push((err as Error).message);
       }
-      if (!mutated && totals.length === 3) {
-        // Registry changes while the reindex runs (not mirrored: only the catch-up can bring them in).
+      if (!mutated && reindexing.stderr().includes('%)')) {
+        // Registry changes once the copy has begun (not mirrored, as if the index were down):
+        // an update and a deletion of packages already copied, and a new package.
         mutated = true;
-        await seedRegistry([doc(owner, n)]);
+        await seedRegistry([{ ...docs[1]!, package: { ...docs[1]!.package, title: 'Changed meanwhile' } }, doc(owner, n)]);
         await db.client.query('DELETE FROM packages WHERE id = $1', [docs[0]!.id]);
       }
     }
     const run = await reindexing.done;
     expect(run.code).toBe(0);
+    console.log(`reindex while searching: ${run.stdout.split('\n')[0]}; ${totals.length} searches answered meanwhile`);
     expect(failures).toEqual([]);
     expect(totals.length).toBeGreaterThan(3);
-    expect(Math.min(...totals)).toBeGreaterThanOrEqual(n);
+    expect(Math.min(...totals)).toBeGreaterThanOrEqual(n - 1);
+    expect(mutated).toBe(true);
+    expect(run.stdout).toMatch(/\(\+[1-9]\d* written meanwhile, [1-9]\d* deleted meanwhile\)/);
+    expect((await getDocument(target(ES_URL!, index), docs[1]!.id))?.package.title).toBe('Changed meanwhile');
 
     // The new index equals the registry; the previous one is kept as a backup.
     expect(await indexedIds(index, owner)).toEqual(await registryIds(owner));
@@ -201,6 +209,29 @@ describeEs('admin tools against OpenSearch and Postgres', () => {
     }
     expect(await indexedIds(index, owner)).toEqual(await registryIds(owner));
   }, 120_000);
+
+  it('reindex that fails half-way leaves the alias and the live index untouched and removes its new index', async () => {
+    const owner = newOwner();
+    await seedRegistry([doc(owner, 0), doc(owner, 1)]);
+    const index = freshName();
+    expect((await tool('reindex', [], index)).code).toBe(0);
+    const t = target(ES_URL!, index);
+    const before = await nameState(t.client, index);
+    // A registry document the index refuses (an _id over 512 bytes).
+    const poison = { ...doc(owner, 2), id: `${owner}:${'x'.repeat(600)}` };
+    await seedRegistry([poison]);
+    try {
+      const run = await tool('reindex', [], index);
+      expect(run.code).toBe(1);
+      expect(run.stderr).toMatch(/reindex failed: .*(too long|validation)/);
+      expect(await nameState(t.client, index)).toEqual(before);
+      const physical = await t.client.request<Array<{ index: string }>>('GET', `/_cat/indices/${index}-*?format=json&h=index`);
+      expect(physical.body.map((r) => r.index)).toEqual((before as { indices: string[] }).indices);
+      expect(await indexedIds(index, owner)).toEqual([doc(owner, 0).id, doc(owner, 1).id]);
+    } finally {
+      await db.client.query('DELETE FROM packages WHERE id = $1', [poison.id]);
+    }
+  });
 
   it('reindex refuses a concrete index of that name unless told to replace it, then replaces it atomically', async () => {
     const owner = newOwner();
