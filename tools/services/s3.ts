@@ -116,16 +116,21 @@ function frontHandler(upstreamPort: number, spoolDir: string) {
     if (req.method === 'PUT' && typeof contentMd5 === 'string') {
       spooled = join(spoolDir, randomUUID());
       const hash = createHash('md5');
-      await pipeline(
-        req,
-        async function* (source: AsyncIterable<Buffer>) {
-          for await (const chunk of source) {
-            hash.update(chunk);
-            yield chunk;
-          }
-        },
-        createWriteStream(spooled),
-      );
+      try {
+        await pipeline(
+          req,
+          async function* (source: AsyncIterable<Buffer>) {
+            for await (const chunk of source) {
+              hash.update(chunk);
+              yield chunk;
+            }
+          },
+          createWriteStream(spooled),
+        );
+      } catch (err) {
+        await unlink(spooled).catch(() => undefined); // the client went away mid-upload
+        throw err;
+      }
       if (hash.digest('base64') !== contentMd5) {
         await unlink(spooled);
         s3ErrorResponse(res, 400, 'BadDigest', 'The Content-MD5 you specified did not match what we received.');
