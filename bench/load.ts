@@ -258,11 +258,21 @@ async function main(): Promise<void> {
     if (upBody.status !== 'queued') throw new Error(`upload: ${JSON.stringify(upBody)}`);
     let last: { status: string; progress: number; error?: string } = { status: 'queued', progress: 0 };
     let peakKb = 0;
+    let lastChange = Date.now();
+    let lastSeen = '';
     while (last.status !== 'done' && last.status !== 'fail') {
       await new Promise((r) => setTimeout(r, 250));
       peakKb = Math.max(peakKb, workerdPeakKb());
       const res = await fetch(`${base}/package/status?datapackage=${encodeURIComponent(dpUrl)}`);
       last = (await res.json()) as typeof last;
+      const seen = `${last.status} ${last.progress}`;
+      if (seen !== lastSeen) {
+        lastSeen = seen;
+        lastChange = Date.now();
+        if (process.env.BENCH_VERBOSE) console.log(`  ${seen}`);
+      } else if (Date.now() - lastChange > 120_000) {
+        throw new Error(`no progress for 2 minutes (${seen})`);
+      }
     }
     const serviceSeconds = (performance.now() - t0) / 1000;
     peakKb = Math.max(peakKb, workerdPeakKb());

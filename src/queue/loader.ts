@@ -77,8 +77,19 @@ export async function runChunk(
   log: Run['log'],
 ): Promise<ChunkOutcome> {
   const job = await getJob(db, message.job);
-  if (!job || job.state === 'done' || job.state === 'fail' || job.state === 'superseded') return 'skipped';
+  if (!job || job.state === 'fail' || job.state === 'superseded') return 'skipped';
   const current = await statusStub(env, job.statusKey).read();
+  if (job.state === 'done') {
+    // The swap committed but the final status update was lost: report it now.
+    if (current && current.job === job.jobId && current.status !== 'done') {
+      await statusStub(env, job.statusKey).advance(job.jobId, 'done', {
+        progress: job.rowsLoaded,
+        total: job.rowsLoaded,
+        fraction: 1,
+      });
+    }
+    return 'skipped';
+  }
   if (!current || current.job !== job.jobId) throw new SupersededError();
   const run: Run = { env, config, db, job, log };
   if (job.state === 'queued') {
