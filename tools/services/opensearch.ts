@@ -39,10 +39,14 @@ export function openSearchUnavailableReason(): string | null {
   const version = java.stderr;
   const match = /java\.specification\.version = (\d+)/.exec(version);
   if (match && Number(match[1]) < 17) return `java ${match[1]} found; OpenSearch 2.19 needs Java 17+`;
+  if (upToDate()) return null;
   try {
     execFileSync('mvn', ['-v'], { stdio: 'ignore' });
   } catch {
     return 'mvn (Maven) not found on PATH (needed to build the OpenSearch test launcher)';
+  }
+  if (spawnSync('javac', ['-version']).status !== 0) {
+    return 'javac not found: building the OpenSearch test launcher needs a JDK 17+ (e.g. openjdk-17-jdk-headless), not only a JRE';
   }
   return null;
 }
