@@ -1,10 +1,13 @@
 /**
- * Worker entry point: HTTP (Hono), the loader queue consumer and the
- * per-datapackage status Durable Object.
+ * Worker entry point: HTTP (Hono), the loader queue consumer, the
+ * per-datapackage status Durable Object, and a cron that retries search-index
+ * writes that failed (the registry in Postgres stays the truth meanwhile).
  */
 import { createApp } from './app.ts';
+import { getConfig } from './config.ts';
 import type { Env } from './env.ts';
 import { handleLoaderBatch } from './queue/consumer.ts';
+import { retryPendingIndexWrites } from './registry/index-sync.ts';
 
 export { PackageStatus } from './durable/package-status.ts';
 
@@ -27,5 +30,11 @@ export default {
   },
   async queue(batch, env, ctx) {
     await handleLoaderBatch(batch, env, ctx);
+  },
+  async scheduled(_controller, env) {
+    const config = getConfig(env);
+    if (!config.OS_ELASTICSEARCH_ADDRESS) return;
+    const report = await retryPendingIndexWrites(config);
+    console.log(JSON.stringify({ level: 'info', msg: 'index retry', ...report }));
   },
 } satisfies ExportedHandler<Env>;

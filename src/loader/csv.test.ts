@@ -117,14 +117,14 @@ describe('CsvParser resumes from a byte offset', () => {
   });
 });
 
-describe('CsvParser speed', () => {
-  it('parses a 20 MB mixed file fast enough (measured ~60 MB/s idle; bound 5 MB/s for a loaded 2-core box)', () => {
+// Speed is measured by `npm run bench:load`, not asserted here.
+describe('CsvParser on large input', () => {
+  it('parses a 20 MB file pushed in large chunks into exactly its rows', () => {
     const row = '2014,Central,101,"Parliament, the ""House""",0101,49756100,51906100.25,Personnel costs\n';
     const plain = '2014,Central,101,Parliament,0101,49756100,51906100.25,Personnel costs of ministries\n';
     const block = enc.encode((row + plain.repeat(3)).repeat(2500));
     const header = enc.encode('a,b,c,d,e,f,g,h\n');
     const parser = new CsvParser();
-    const started = performance.now();
     let rows = parser.push(header).length;
     let bytes = header.length;
     while (bytes < 20e6) {
@@ -132,10 +132,6 @@ describe('CsvParser speed', () => {
       bytes += block.length;
     }
     rows += parser.end().length;
-    const seconds = (performance.now() - started) / 1000;
-    const mbps = bytes / 1e6 / Math.max(seconds, 1e-3);
-    console.log(`csv: ${rows} rows, ${(bytes / 1e6).toFixed(1)} MB in ${seconds.toFixed(2)} s = ${mbps.toFixed(0)} MB/s`);
     expect(rows).toBe(Math.ceil((20e6 - header.length) / block.length) * 10000);
-    expect(mbps).toBeGreaterThan(5);
   });
 });
