@@ -49,7 +49,7 @@ async function main(): Promise<void> {
     const seconds = (performance.now() - started) / 1000;
     console.log(
       `copied ${report.copied} packages into ${report.newIndex} in ${seconds.toFixed(1)} s ` +
-        `(+${report.caughtUp} written meanwhile, ${report.removedStale} deleted meanwhile)`,
+        `(${report.caughtUp} recently changed copied again, ${report.removedStale} deleted meanwhile)`,
     );
     if (report.previous === 'index') console.log(`replaced the concrete index ${index} by an alias`);
     console.log(`alias ${index} -> ${report.newIndex}`);

@@ -53,7 +53,12 @@ export function postgresRegistryReader(db: Pick<Client, 'query'>): RegistryReade
       return String(rows[0]!.now);
     },
     async changedSince(since) {
-      const { rows } = await db.query('SELECT doc FROM packages WHERE updated_at >= $1::timestamptz ORDER BY id', [since]);
+      // updated_at is the writing transaction's start (now()): one that began before `since`
+      // may commit after it. The margin takes such rows again; copying a few twice is harmless.
+      const { rows } = await db.query(
+        `SELECT doc FROM packages WHERE updated_at >= $1::timestamptz - interval '5 minutes' ORDER BY id`,
+        [since],
+      );
       return docs(rows);
     },
     async ids() {

@@ -189,7 +189,7 @@ describeEs('admin tools against OpenSearch and Postgres', () => {
     expect(totals.length).toBeGreaterThan(3);
     expect(Math.min(...totals)).toBeGreaterThanOrEqual(n - 1);
     expect(mutated).toBe(true);
-    expect(run.stdout).toMatch(/\(\+[1-9]\d* written meanwhile, [1-9]\d* deleted meanwhile\)/);
+    expect(run.stdout).toMatch(/\([1-9]\d* recently changed copied again, 1 deleted meanwhile\)/);
     expect((await getDocument(target(ES_URL!, index), docs[1]!.id))?.package.title).toBe('Changed meanwhile');
 
     // The new index equals the registry; the previous one is kept as a backup.
