@@ -200,6 +200,12 @@ describeEs('admin tools against OpenSearch and Postgres', () => {
     const backupExists = await target(ES_URL!, index).client.request('HEAD', `/${before.indices[0]}`, { accept: [404] });
     expect(backupExists.status).toBe(200);
 
+    // What os-viewer and os-admin ask for: every package of an owner, size 10000.
+    const t0 = performance.now();
+    const all = await backend.search({ filters: [{ path: 'package.owner', value: owner }], size: 10000, from: 0, userid: owner });
+    expect(all.hits).toHaveLength(n);
+    console.log(`search size=10000 returning ${all.hits.length} packages: ${Math.round(performance.now() - t0)} ms`);
+
     // --drop-backup removes the previous indices once the new one is live.
     const drop = await tool('reindex', ['--drop-backup'], index);
     expect(drop.code).toBe(0);
