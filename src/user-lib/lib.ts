@@ -119,12 +119,19 @@ const SCRIPT = `/* OpenSpending auth client (authClient, authClient.services, ng
       function ($http, $q, $location, $window, $localStorage, baseUrl) {
         /* ?jwt= from Angular's $location, else from the real query string
            (apps without html5Mode see only the hash part in $location). */
-        function tokenFromUrl() {
-          var fromLocation = $location.search().jwt;
-          if (typeof fromLocation === 'string' && fromLocation) return fromLocation;
+        var LOGGED_OUT_KEY = 'osAuth-loggedOutJwt';
+        function realQueryToken() {
           var match = /[?&]jwt=([^&#]*)/.exec($window.location.search || '');
           if (!match) return undefined;
           try { return decodeURIComponent(match[1].replace(/\\+/g, ' ')) || undefined; } catch (e) { return undefined; }
+        }
+        function tokenFromUrl() {
+          var fromLocation = $location.search().jwt;
+          if (typeof fromLocation === 'string' && fromLocation) return fromLocation;
+          var fromQuery = realQueryToken();
+          var loggedOut;
+          try { loggedOut = $window.sessionStorage.getItem(LOGGED_OUT_KEY); } catch (e) { loggedOut = null; }
+          return fromQuery && fromQuery !== loggedOut ? fromQuery : undefined;
         }
         this.getToken = function () {
           return $localStorage.jwt;
@@ -159,6 +166,13 @@ const SCRIPT = `/* OpenSpending auth client (authClient, authClient.services, ng
         this.logout = function () {
           delete $localStorage.jwt;
           $location.search('jwt', null);
+          /* Without html5Mode Angular keeps the page's real query (and its ?jwt=),
+             so remember that token as logged out, or the next check() would
+             log the user straight back in. */
+          var fromQuery = realQueryToken();
+          if (fromQuery) {
+            try { $window.sessionStorage.setItem(LOGGED_OUT_KEY, fromQuery); } catch (e) { /* storage unavailable */ }
+          }
         };
       }])
     .service('authorize', ['$http', '$q', 'baseUrl', function ($http, $q, baseUrl) {

@@ -147,12 +147,12 @@ describe('browser: /user/lib on another origin, real login, permission token', (
     const loginCookie = cookies.find((c) => c.name === 'os_login');
     expect(loginCookie).toMatchObject({ httpOnly: true, sameSite: 'Lax', path: '/' });
 
-    // A reload finds the stored token (the address bar no longer matters).
-    await page.goto(`${siteUrl}/app`);
+    // A reload finds the stored token.
+    await page.reload();
     const again = (await (await page.waitForFunction(() => (window as unknown as { __login?: unknown }).__login)).jsonValue()) as LoginResult;
     expect(again.token).toBe(result.token);
 
-    // logout() forgets the token; the next check offers the providers again.
+    // logout() forgets the token, and the ?jwt= still in the address bar does not log the user back in.
     await page.evaluate(() => {
       const injector = (window as unknown as { angular: { element(e: Element): { injector(): { get(n: string): { logout(): void } } } } }).angular
         .element(document.body)
@@ -161,6 +161,10 @@ describe('browser: /user/lib on another origin, real login, permission token', (
       (injector.get('$rootScope') as unknown as { $apply(): void }).$apply();
     });
     expect(await page.evaluate(() => window.localStorage.getItem('ngStorage-jwt'))).toBeNull();
+    expect(new URL(page.url()).searchParams.get('jwt')).toBe(result.token);
+    await page.reload();
+    await page.waitForFunction(() => (window as unknown as { __providers?: unknown }).__providers);
+    expect(await page.evaluate(() => (window as unknown as { __login?: unknown }).__login)).toBeUndefined();
     await context.close();
   }, 90_000);
 
