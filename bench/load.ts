@@ -194,6 +194,10 @@ async function main(): Promise<void> {
       OS_S3_SCHEME: 'http',
       OS_STORAGE_BUCKET_NAME: 'datastore',
       OS_CLIENT_API_KEYS: `${API_KEY}:${owner}`,
+      // Loader settings may be overridden from the environment (e.g. OS_LOADER_CHUNK_SECONDS).
+      ...Object.fromEntries(
+        Object.entries(process.env).filter((e): e is [string, string] => e[0].startsWith('OS_LOADER_') && !!e[1]),
+      ),
       ...encodeSecrets({
         'private.pem': keys.privatePem,
         'public.pem': keys.publicPem,
@@ -207,8 +211,12 @@ async function main(): Promise<void> {
     });
     const wrangler = spawn(
       join(ROOT, 'node_modules', '.bin', 'wrangler'),
-      ['dev', '--port', String(port), '--ip', '127.0.0.1', '--env-file', varsFile, '--persist-to', join(work, 'wrangler'), '--show-interactive-dev-session=false', '--log-level', 'warn'],
-      { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, WRANGLER_SEND_METRICS: 'false' } },
+      ['dev', '--port', String(port), '--ip', '127.0.0.1', '--env-file', varsFile, '--persist-to', join(work, 'wrangler'), '--show-interactive-dev-session=false', '--log-level', process.env.BENCH_VERBOSE ? 'info' : 'warn'],
+      {
+        cwd: ROOT,
+        stdio: ['ignore', process.env.BENCH_VERBOSE ? 'inherit' : 'ignore', 'inherit'],
+        env: { ...process.env, WRANGLER_SEND_METRICS: 'false' },
+      },
     );
     stops.push(() => {
       if (wrangler.exitCode === null) wrangler.kill('SIGINT');
@@ -270,8 +278,12 @@ async function main(): Promise<void> {
         lastSeen = seen;
         lastChange = Date.now();
         if (process.env.BENCH_VERBOSE) console.log(`  ${seen}`);
-      } else if (Date.now() - lastChange > 120_000) {
-        throw new Error(`no progress for 2 minutes (${seen})`);
+      } else if (Date.now() - lastChange > 600_000) {
+        const activity = await db.client.query(
+          `SELECT pid, state, wait_event_type, wait_event, left(query, 120) AS query FROM pg_stat_activity WHERE datname = current_database()`,
+        );
+        console.error(JSON.stringify(activity.rows, null, 1));
+        throw new Error(`no progress for 10 minutes (${seen})`);
       }
     }
     const serviceSeconds = (performance.now() - t0) / 1000;

@@ -118,6 +118,11 @@ export const ConfigSchema = z.object({
   OS_LOADER_CHUNK_SECONDS: seconds(20),
   /** Loader: rows per INSERT (and per checkpoint). */
   OS_LOADER_BATCH_ROWS: seconds(5000),
+  /**
+   * Loader: how batches are written: `copy` (COPY FROM STDIN, fastest) or
+   * `unnest` (INSERT … SELECT FROM unnest, for a proxy without COPY).
+   */
+  OS_LOADER_INSERT_METHOD: z.enum(['copy', 'unnest']).default('copy'),
   /** Loader: largest datapackage.json fetched, in bytes. */
   OS_LOADER_MAX_DESCRIPTOR_BYTES: seconds(5 * 1024 * 1024),
 });

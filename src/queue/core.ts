@@ -6,7 +6,7 @@
 import { buildBabbageModel } from '../loader/babbage.ts';
 import { castOptionsFor, createRowCaster } from '../loader/cast.ts';
 import { parseDescriptor, resolveResourceUrl } from '../loader/descriptor.ts';
-import { createFactTableSql, factTableColumns, factTableIndexes, insertChunkSql } from '../loader/sql.ts';
+import { createFactTableSql, factTableColumns, factTableIndexes, insertChunkSql, quoteIdent } from '../loader/sql.ts';
 import type { FiscalPackage } from '../loader/types.ts';
 import { PermanentError } from './errors.ts';
 
@@ -31,6 +31,8 @@ export interface PreparedLoad {
   createSql: string[];
   /** INSERT … SELECT FROM unnest($1::text[], …) of one batch, `_id` first. */
   insertSql: string;
+  /** COPY … FROM STDIN of the same columns (text format). */
+  copySql: string;
   /**
    * The row caster for a CSV with this header (values are picked by column
    * name) or, without one, by position: one CSV row -> text parameters, row
@@ -65,6 +67,7 @@ export function prepareLoad(pkg: FiscalPackage, staging: string, target: string,
     // Index names follow the staging table and are renamed with it at the swap.
     createSql: createFactTableSql(staging, typed, { indexes: factTableIndexes(pkg) }),
     insertSql: insertChunkSql(staging, typed),
+    copySql: `COPY ${quoteIdent(staging)} (${typed.map((c) => quoteIdent(c.name)).join(', ')}) FROM STDIN`,
     caster(header) {
       const cast = permanent('cannot read the data', () =>
         createRowCaster(pkg.resource.fields, castOptionsFor(pkg, header ?? undefined)),

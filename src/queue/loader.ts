@@ -28,6 +28,7 @@ import type { Env } from '../env.ts';
 import { CsvParser, type ParsedRow } from '../loader/csv.ts';
 import { columnNames, factTableName, packageId } from '../loader/naming.ts';
 import { getPackage, upsertPackage } from '../registry/registry.ts';
+import { copyRows } from './copy-in.ts';
 import { prepareLoad, parseFiscalPackage, resourceUrlOf, type PreparedLoad } from './core.ts';
 import { CheckpointConflictError, errorMessage, PermanentError, SupersededError } from './errors.ts';
 import { datastoreSigner, fetchText, openResource, probeResource } from './http-fetch.ts';
@@ -285,7 +286,8 @@ async function loadRows(run: Run): Promise<ChunkOutcome> {
       await transaction(db, async () => {
         const locked = await getJob(db, job.jobId, true);
         if (!locked || locked.state !== 'loading' || locked.byteOffset !== from) throw new CheckpointConflictError();
-        await db.query(plan.insertSql, plan.toColumns(rows));
+        if (config.OS_LOADER_INSERT_METHOD === 'copy') await copyRows(db, plan.copySql, rows);
+        else await db.query(plan.insertSql, plan.toColumns(rows));
         await db.query(
           `UPDATE load_jobs SET byte_offset = $2, rows_loaded = $3, csv_header = COALESCE($4, csv_header),
              updated_at = now() WHERE job_id = $1`,

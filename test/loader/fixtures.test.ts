@@ -14,7 +14,7 @@ import type { LoaderMessage } from '../../src/queue/messages.ts';
 import { acceptUpload } from '../../src/queue/upload.ts';
 import { columnNames, factTableName, packageId } from '../../src/loader/naming.ts';
 import { getPackage } from '../../src/registry/registry.ts';
-import { config, permissionToken } from '../helpers/app.ts';
+import { call, config, permissionToken, userToken } from '../helpers/app.ts';
 import { fixture } from '../datastore/helpers.ts';
 import {
   drain,
@@ -188,5 +188,25 @@ describe('names and model as the original produced them', () => {
     );
     expect(indexes.map((i) => i.indexname)).toContain(`${expected.table}_pkey`);
     for (const i of indexes) expect(i.indexname.startsWith(expected.table)).toBe(true);
+  });
+});
+
+describe('the client flow end to end', () => {
+  it('authorize -> PUT -> upload -> poll: the package is then found by its owner in search, and only by its owner', async () => {
+    const pub = await publishFixture('fdp/packager-example');
+    const seen: StatusBody[] = [];
+    expect(await waitForEnd(pub.url, seen)).toMatchObject({ status: 'done', progress: 9 });
+    expect(seen[0]?.status).not.toBe('fail');
+    const id = packageId(pub.userid, pub.name);
+    const owned = await call(
+      `/search/package?jwt=${encodeURIComponent(await userToken(pub.userid))}&package.owner=${encodeURIComponent(JSON.stringify(pub.userid))}`,
+    );
+    expect(owned.status).toBe(200);
+    const hits = (await owned.json()) as Array<{ id: string; loaded: boolean; origin_url: string }>;
+    expect(hits.map((h) => h.id)).toEqual([id]);
+    expect(hits[0]).toMatchObject({ loaded: true, origin_url: pub.url });
+    // new uploads are private: not in the anonymous catalogue
+    const anonymous = await call(`/search/package?id=${encodeURIComponent(JSON.stringify(id))}`);
+    expect(await anonymous.json()).toEqual([]);
   });
 });
