@@ -10,6 +10,12 @@ describe('log redaction', () => {
     expect(out).toContain('datapackage=x');
   });
 
+  it('cuts very long URLs', () => {
+    const out = redactUrl(`https://host/user/check?next=${'x'.repeat(5000)}`);
+    expect(out.length).toBeLessThan(600);
+    expect(out.endsWith('…(cut)')).toBe(true);
+  });
+
   it('drops fields whose names look like secrets', () => {
     expect(redact({ token: 't', apiKey: 'k', authorization: 'a', status: 200 })).toEqual({
       token: 'REDACTED',

@@ -8,8 +8,16 @@ export type Logger = (level: 'info' | 'warn' | 'error', msg: string, fields?: Re
 const SECRET_PARAMS = /^(jwt|token|code|state|x-amz-signature|x-amz-credential|signature|api[-_]?key|password|secret)$/i;
 const SECRET_FIELD = /(jwt|token|secret|password|api[-_]?key|authorization|signature|cookie)/i;
 
+/** Longest URL written to a log line; the rest is cut (parameters can be large). */
+const MAX_LOGGED_URL = 512;
+
 /** Replaces the values of secret-bearing query parameters with "REDACTED". */
 export function redactUrl(url: string): string {
+  const redacted = redactUrlParams(url);
+  return redacted.length > MAX_LOGGED_URL ? `${redacted.slice(0, MAX_LOGGED_URL)}…(cut)` : redacted;
+}
+
+function redactUrlParams(url: string): string {
   try {
     const u = new URL(url);
     for (const key of [...u.searchParams.keys()]) {
