@@ -93,7 +93,9 @@ async function endJob(
   await withDb(config, async (db) => {
     const job = await getJob(db, jobId);
     if (!job) return;
-    if (state === 'fail') await statusStub(env, job.statusKey).advance(jobId, 'fail', { error });
+    // Also for a "superseded" job: the object refuses it when another job is
+    // current, and a job that is still current must never be left running.
+    await statusStub(env, job.statusKey).advance(jobId, 'fail', { error });
     await abandonJob(db, job);
     await closeJob(db, jobId, state, error);
   });

@@ -28,6 +28,7 @@ describe('classifyError', () => {
     ['a unique violation fails the load', pgError('23505'), 'permanent'],
     ['an undefined column fails the load', pgError('42703'), 'permanent'],
     ['a lost connection is retried', pgError('08006'), 'transient'],
+    ['a lock wait that timed out is retried', pgError('55P03'), 'transient'],
     ['a network error is retried', new TypeError('fetch failed'), 'transient'],
     ['anything unknown is retried', 'boom', 'transient'],
     ['a superseded job stops', new SupersededError(), 'superseded'],

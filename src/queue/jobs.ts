@@ -49,6 +49,9 @@ function toJob(r: Record<string, unknown>): Job {
 
 /** The job, or null. With `forUpdate`, the row is locked until the transaction ends. */
 export async function getJob(db: Client, jobId: string, forUpdate = false): Promise<Job | null> {
+  // A lock held by a dead delivery is released when its connection drops;
+  // never wait on it forever (55P03 is retried as transient).
+  if (forUpdate) await db.query(`SET LOCAL lock_timeout = '60s'`);
   const { rows } = await db.query(`SELECT * FROM load_jobs WHERE job_id = $1${forUpdate ? ' FOR UPDATE' : ''}`, [
     jobId,
   ]);

@@ -321,7 +321,7 @@ async function loadRows(run: Run): Promise<ChunkOutcome> {
   let finished = false;
   try {
     for (;;) {
-      const { done, value } = await opened.reader.read();
+      const { done, value } = await readWithin(opened.reader, READ_IDLE_MS);
       if (done) break;
       let bytes = value;
       if (toSkip > 0) {
@@ -356,6 +356,25 @@ async function loadRows(run: Run): Promise<ChunkOutcome> {
     }
   }
   return finish(run, plan);
+}
+
+/** Longest wait for the next bytes of the data file before the delivery is retried. */
+const READ_IDLE_MS = 60_000;
+
+/** reader.read(), failing (transient) when the server sends nothing for `ms`. */
+async function readWithin(
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+  ms: number,
+): Promise<ReadableStreamReadResult<Uint8Array>> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const idle = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`the data file sent nothing for ${ms / 1000} s`)), ms);
+  });
+  try {
+    return await Promise.race([reader.read(), idle]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 function fractionOf(job: Job): number | null {
