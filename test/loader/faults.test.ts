@@ -267,3 +267,21 @@ describe('os-api cache', () => {
     expect(replies[1]).toBe(0);
   });
 });
+
+describe('transient problems', () => {
+  it('retries the message when the database is unreachable, and does not fail the load', async () => {
+    const sent: LoaderMessage[] = [];
+    const pub = await start(drivenEnv(sent), 'fdp/packager-example');
+    const message = sent.shift() as LoaderMessage;
+    const unreachable = drivenEnv([], { OS_CONDUCTOR_ENGINE: 'postgresql://nobody:x@127.0.0.1:1/none' });
+    const result = await deliver(unreachable, message);
+    expect(result.retryMessages).toHaveLength(1);
+    expect(result.explicitAcks).toEqual([]);
+    expect((await status(pub.url))?.status).toBe('queued');
+    // The next delivery, with the database back, loads the package.
+    const e = drivenEnv(sent);
+    expect((await deliver(e, message, 2)).retryMessages).toEqual([]);
+    await drain(e, sent);
+    expect(await status(pub.url)).toMatchObject({ status: 'done', progress: 9 });
+  });
+});
