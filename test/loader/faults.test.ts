@@ -57,7 +57,15 @@ describe('chunked loading', () => {
     const sent: LoaderMessage[] = [];
     const e = drivenEnv(sent);
     const pub = await start(e, 'fdp/uk-cra');
-    const messages = await drain(e, sent);
+    await deliver(e, sent.shift() as LoaderMessage);
+    // Between messages the status shows the rows loaded so far and the share of the file read.
+    const mid = await status(pub.url);
+    expect(mid?.status).toBe('loading-data');
+    expect(mid?.progress).toBeGreaterThanOrEqual(500);
+    expect(mid?.progress).toBeLessThan(2000);
+    expect(mid?.fraction).toBeGreaterThan(0);
+    expect(mid?.fraction).toBeLessThan(1);
+    const messages = 1 + (await drain(e, sent));
     expect(messages).toBeGreaterThanOrEqual(4);
     expect(await status(pub.url)).toMatchObject({ status: 'done', progress: 2000, total: 2000 });
     const table = factTableName(pub.userid, pub.name);
