@@ -101,6 +101,8 @@ export interface ResourceInfo {
 /** HEADs the data file: it must exist before a table is created for it. */
 export async function probeResource(url: string, sign?: Signer, timeoutMs = 15_000): Promise<ResourceInfo> {
   const res = await send(url, 'HEAD', {}, sign, AbortSignal.timeout(timeoutMs));
+  // A server without HEAD: nothing known in advance (the GET will tell).
+  if (res.status === 405 || res.status === 501) return { etag: null, length: null };
   checkStatus(res, `data file ${url}`);
   const length = Number(res.headers.get('content-length') ?? NaN);
   return { etag: res.headers.get('etag'), length: Number.isFinite(length) ? length : null };
