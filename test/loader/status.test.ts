@@ -185,3 +185,15 @@ describe('PackageStatus object', () => {
     expect((await stub.read())?.status).toBe('queued');
   });
 });
+
+describe('OpenAPI document', () => {
+  it('documents /package/upload and /package/status with their parameters', async () => {
+    const doc = (await (await call('/openapi.json')).json()) as {
+      paths: Record<string, Record<string, { parameters?: Array<{ name: string }> }>>;
+    };
+    expect(doc.paths['/package/upload']?.post?.parameters?.map((p) => p.name)).toEqual(
+      expect.arrayContaining(['datapackage', 'jwt']),
+    );
+    expect(doc.paths['/package/status']?.get?.parameters?.map((p) => p.name)).toContain('datapackage');
+  });
+});
