@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { loginCookie, loginCookieName, readLoginCookie } from './login.ts';
+import { isWellFormedState, loginCookie, loginCookieName, loginHopUrl, readLoginCookie } from './login.ts';
 
 const https = { OS_BASE_URL: 'https://openspending.org' };
 const http = { OS_BASE_URL: 'http://localhost:8787' };
@@ -27,5 +27,30 @@ describe('readLoginCookie: only a well-formed value under our exact name', () =>
     [undefined, undefined],
   ])('%j -> %j', (header, expected) => {
     expect(readLoginCookie(https, header)).toBe(expected);
+  });
+});
+
+describe('isWellFormedState: only the shape of a state we issue (43 base64url characters)', () => {
+  it.each([
+    ['A'.repeat(43), true],
+    ['a_b-' + '0'.repeat(39), true],
+    ['A'.repeat(42), false],
+    ['A'.repeat(44), false],
+    ['A'.repeat(42) + '=', false],
+    ['A'.repeat(42) + '+', false],
+    ['A'.repeat(42) + "'", false],
+    ['', false],
+    [undefined, false],
+  ])('%j -> %j', (state, expected) => {
+    expect(isWellFormedState(state)).toBe(expected);
+  });
+});
+
+describe('loginHopUrl: providers.google.url points at the first-party hop on the base URL', () => {
+  it.each([
+    [https, 'https://openspending.org/oauth/google_login?state=' + value],
+    [http, 'http://localhost:8787/oauth/google_login?state=' + value],
+  ])('%j', (config, url) => {
+    expect(loginHopUrl(config, value)).toBe(url);
   });
 });

@@ -1,11 +1,17 @@
 /**
- * The browser login: /user/check starts it, /oauth/google_callback ends it.
+ * The browser login: /user/check starts it, the first-party hop
+ * /oauth/google_login binds it to the browser, /oauth/google_callback ends it.
  *
  * Start: a random `state`, PKCE verifier and `nonce` are stored in
- * `oauth_states` (state and cookie only as SHA-256 hashes), bound to a
- * random value in an HttpOnly SameSite=Lax cookie. End: the state row is
- * consumed in one statement that also checks the cookie and the expiry, so a
- * state works once, only in the browser that started it, for 10 minutes.
+ * `oauth_states` (state only as a SHA-256 hash) with NO browser binding:
+ * /user/check is usually an XHR from another site, and browsers refuse to set
+ * our cookie on such a response. Hop: the browser navigates top-level to
+ * `/oauth/google_login?state=` (first-party, so the cookie sticks); one
+ * statement binds the still-unbound row to a random value in an HttpOnly
+ * SameSite=Lax cookie (stored as a hash), so the first opener owns the login,
+ * and the browser goes on to the provider. End: the row is consumed in one
+ * statement that also checks the cookie and the expiry, so a state works
+ * once, only in the browser that claimed it, within 10 minutes of its start.
  */
 import type { Client } from '@neondatabase/serverless';
 import type { Config } from '../config.ts';
@@ -32,10 +38,23 @@ type Db = Pick<Client, 'query'>;
 export const PROVIDER = 'google';
 /** Callback path registered in provider consoles (kept from the original). */
 export const CALLBACK_PATH = '/oauth/google_callback';
+/** The first-party hop that binds a started login to the browser (`providers.google.url` points here). */
+export const LOGIN_PATH = '/oauth/google_login';
 /** How long a started login stays valid. */
 export const STATE_TTL_SECONDS = 600;
 
+/** Cookie values and states are both `randomToken()`s: 32 random bytes, base64url. */
 const COOKIE_VALUE = /^[A-Za-z0-9_-]{43}$/;
+
+/** Whether `state` has the shape of a state we issued (anything else cannot match a row). */
+export function isWellFormedState(state: string | undefined): state is string {
+  return state !== undefined && COOKIE_VALUE.test(state);
+}
+
+/** The hop URL handed out as `providers.google.url`. */
+export function loginHopUrl(config: Pick<Config, 'OS_BASE_URL'>, state: string): string {
+  return `${config.OS_BASE_URL}${LOGIN_PATH}?state=${encodeURIComponent(state)}`;
+}
 
 /**
  * The login cookie's name: `__Host-` (which requires Secure) when the
@@ -75,38 +94,66 @@ export function redirectPolicy(config: Config): RedirectPolicy {
 }
 
 /**
- * Starts a login: stores the pending state and returns the provider URL and
- * the Set-Cookie header. An existing well-formed login cookie is reused so
- * logins started in several tabs all stay valid.
+ * Starts a login: stores the pending state, not yet bound to any browser,
+ * and returns the hop URL the browser must navigate to. Sets no cookie (the
+ * caller is typically a cross-site XHR, where the cookie would be dropped).
  */
-export async function startLogin(
-  db: Db,
-  config: Config,
-  next: string | undefined,
-  cookieHeader: string | undefined,
-): Promise<{ url: string; setCookie: string }> {
-  const keys = await getSigningKeys(config);
-  const client = clientCredentials(config, keys);
-  const meta = await resolveProvider(config);
-  const binding = readLoginCookie(config, cookieHeader) ?? randomToken();
+export async function startLogin(db: Db, config: Config, next: string | undefined): Promise<{ url: string }> {
   const state = randomToken();
-  const nonce = randomToken();
-  const codeVerifier = randomToken();
   // Expired rows go first, so abandoned logins never pile up.
   await db.query('DELETE FROM oauth_states WHERE expires_at < now()');
   await db.query(
     `INSERT INTO oauth_states (state_hash, binding_hash, code_verifier, nonce, next_url, provider, expires_at)
-     VALUES ($1, $2, $3, $4, $5, $6, now() + make_interval(secs => $7))`,
-    [await sha256hex(state), await sha256hex(binding), codeVerifier, nonce, next ?? null, PROVIDER, STATE_TTL_SECONDS],
+     VALUES ($1, NULL, $2, $3, $4, $5, now() + make_interval(secs => $6))`,
+    [await sha256hex(state), randomToken(), randomToken(), next ?? null, PROVIDER, STATE_TTL_SECONDS],
   );
-  const url = authorizationUrl(meta, {
+  return { url: loginHopUrl(config, state) };
+}
+
+/** Where the hop sends the browser, and why (for the log). */
+export interface ClaimOutcome {
+  location: string;
+  /** Set-Cookie for the login binding; only when the login was claimed. */
+  setCookie?: string;
+  outcome: 'claimed' | 'invalid-state';
+}
+
+/**
+ * The first-party hop: binds the pending login of `state` to this browser's
+ * login cookie (an existing well-formed one is reused, so several tabs work)
+ * and sends it to the provider. Claim-once: a row already bound, expired or
+ * unknown sends the browser to the base URL with no cookie and changes
+ * nothing, so whoever opens the hop first owns the login.
+ */
+export async function claimLogin(
+  db: Db,
+  config: Config,
+  state: string | undefined,
+  cookieHeader: string | undefined,
+): Promise<ClaimOutcome> {
+  const home = config.OS_BASE_URL + '/';
+  if (!isWellFormedState(state)) return { location: home, outcome: 'invalid-state' };
+  // Provider first: a discovery failure must not burn the pending login.
+  const keys = await getSigningKeys(config);
+  const client = clientCredentials(config, keys);
+  const meta = await resolveProvider(config);
+  const binding = readLoginCookie(config, cookieHeader) ?? randomToken();
+  const { rows } = await db.query<{ code_verifier: string; nonce: string }>(
+    `UPDATE oauth_states SET binding_hash = $2
+      WHERE state_hash = $1 AND binding_hash IS NULL AND provider = $3 AND expires_at > now()
+      RETURNING code_verifier, nonce`,
+    [await sha256hex(state), await sha256hex(binding), PROVIDER],
+  );
+  const pending = rows[0];
+  if (!pending) return { location: home, outcome: 'invalid-state' };
+  const location = authorizationUrl(meta, {
     clientId: client.clientId,
     redirectUri: config.OS_BASE_URL + CALLBACK_PATH,
     state,
-    nonce,
-    codeChallenge: await pkceChallenge(codeVerifier),
+    nonce: pending.nonce,
+    codeChallenge: await pkceChallenge(pending.code_verifier),
   });
-  return { url, setCookie: loginCookie(config, binding) };
+  return { location, setCookie: loginCookie(config, binding), outcome: 'claimed' };
 }
 
 /** What the callback received from the provider (already length-checked). */
@@ -135,6 +182,7 @@ export interface CallbackOutcome {
 export async function finishLogin(db: Db, config: Config, input: CallbackInput): Promise<CallbackOutcome> {
   const home = config.OS_BASE_URL + '/';
   const binding = readLoginCookie(config, input.cookieHeader);
+  // A row the hop has not claimed has a NULL binding and never matches here.
   if (!input.state || !binding) return { location: home, outcome: 'invalid-state' };
   const { rows } = await db.query<{ code_verifier: string; nonce: string; next_url: string | null }>(
     `DELETE FROM oauth_states

@@ -38,7 +38,7 @@ const checkRoute = createRoute({
   path: '/user/check',
   summary: 'Who is logged in; otherwise where to log in',
   description:
-    'Without a valid user token, starts an OpenID Connect login (state, PKCE, nonce) bound to a cookie and returns the provider URL.',
+    'Without a valid user token, starts an OpenID Connect login (state, PKCE, nonce) and returns its URL: the first-party hop `/oauth/google_login?state=…`, which binds the login to the browser and redirects to the provider. Sets no cookie (this is usually a cross-site XHR).',
   request: {
     query: z.object({ jwt: jwtParam, next: z.string().max(MAX_NEXT_LENGTH).optional(), callback: callbackParam }),
   },
@@ -141,11 +141,10 @@ export function registerUserRoutes(app: App): void {
     const result = await withDb(config, async (db) => {
       const profile = claims ? await getProfile(db, claims.userid) : null;
       if (profile) return { profile };
-      return { login: await startLogin(db, config, c.req.query('next'), c.req.header('cookie')) };
+      return { login: await startLogin(db, config, c.req.query('next')) };
     });
     c.header('Cache-Control', 'no-store');
     if ('profile' in result) return jsonp(c, { authenticated: true, profile: result.profile });
-    c.header('Set-Cookie', result.login.setCookie);
     return jsonp(c, { authenticated: false, providers: { google: { url: result.login.url } } });
   });
 

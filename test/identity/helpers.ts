@@ -31,28 +31,48 @@ export class CookieJar {
 }
 
 export interface StartedLogin {
-  /** The provider URL from /user/check. */
+  /** `providers.google.url` from /user/check: the hop on our service. */
+  hopUrl: string;
+  /** Where the hop redirected: the provider's authorization URL. */
   providerUrl: string;
   /** `os_login=<value>` for the Cookie header of the callback. */
   cookie: string;
-  /** The raw Set-Cookie header of /user/check. */
+  /** The raw Set-Cookie header of the hop. */
   setCookie: string;
   state: string;
 }
 
-/** GET /user/check without a token: the login URL and the binding cookie. */
-export async function startLogin(next?: string, cookie?: string): Promise<StartedLogin> {
+/** GET /user/check without a token: the hop URL it hands out (and its state). */
+export async function checkLogin(next?: string): Promise<{ hopUrl: string; state: string; res: Response }> {
   const qs = next === undefined ? '' : `?next=${encodeURIComponent(next)}`;
-  const res = await call(`/user/check${qs}`, cookie ? { headers: { cookie } } : undefined);
+  const res = await call(`/user/check${qs}`);
   if (res.status !== 200) throw new Error(`/user/check: ${res.status} ${await res.text()}`);
-  const body = (await res.json()) as { authenticated: boolean; providers: { google: { url: string } } };
+  const body = (await res.clone().json()) as { authenticated: boolean; providers: { google: { url: string } } };
+  const hopUrl = body.providers.google.url;
+  return { hopUrl, state: new URL(hopUrl).searchParams.get('state') ?? '', res };
+}
+
+/** Opens a hop URL (absolute, on BASE) like a top-level navigation, with `cookie` if given. */
+export function openHop(hopUrl: string, cookie?: string): Promise<Response> {
+  if (!hopUrl.startsWith(BASE + '/')) throw new Error(`hop URL not on the service: ${hopUrl}`);
+  return call(hopUrl.slice(BASE.length), { headers: cookie ? { cookie } : {}, redirect: 'manual' });
+}
+
+/**
+ * /user/check without a token, then its hop (as the browser that holds
+ * `cookie`, or a fresh one): the provider URL and the binding cookie.
+ */
+export async function startLogin(next?: string, cookie?: string): Promise<StartedLogin> {
+  const { hopUrl, state } = await checkLogin(next);
+  const res = await openHop(hopUrl, cookie);
+  if (res.status !== 302) throw new Error(`hop: ${res.status} ${await res.text()}`);
   const setCookie = res.headers.get('set-cookie') ?? '';
-  const providerUrl = body.providers.google.url;
   return {
-    providerUrl,
+    hopUrl,
+    providerUrl: res.headers.get('location') ?? '',
     setCookie,
     cookie: setCookie.split(';')[0] ?? '',
-    state: new URL(providerUrl).searchParams.get('state') ?? '',
+    state,
   };
 }
 

@@ -1,13 +1,14 @@
 /**
  * The browser login against a real OpenID provider on loopback:
- * /user/check -> provider (login + consent forms) -> /oauth/google_callback
+ * /user/check -> hop /oauth/google_login (binds the login to the browser's
+ * cookie, once) -> provider (login + consent forms) -> /oauth/google_callback
  * -> 302 to `next` with jwt -> /user/check returns the profile.
  * Security rules: RFC 9700 §2.1 (PKCE), §2.1.1 (state bound to the browser),
  * §4.11 (open redirectors); OIDC Core §3.1.3.7 (ID token validation, nonce).
  */
 import { describe, expect, it } from 'vitest';
 import { call } from '../helpers/app.ts';
-import { authenticateAtProvider, login, md5, newAccount, query, startLogin } from './helpers.ts';
+import { authenticateAtProvider, checkLogin, login, md5, newAccount, openHop, query, startLogin } from './helpers.ts';
 
 const FRONTEND = 'http://127.0.0.1:8001';
 
@@ -16,15 +17,24 @@ async function usersWithEmail(email: string): Promise<number> {
   return Number(rows[0]?.n);
 }
 
-async function stateRows(state: string): Promise<number> {
+async function stateHash(state: string): Promise<string> {
   const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(state));
-  const hash = [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
-  const rows = await query('SELECT count(*)::int AS n FROM oauth_states WHERE state_hash = $1', [hash]);
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+async function stateRows(state: string): Promise<number> {
+  const rows = await query('SELECT count(*)::int AS n FROM oauth_states WHERE state_hash = $1', [await stateHash(state)]);
   return Number(rows[0]?.n);
 }
 
+/** The whole oauth_states row of `state` as JSON text (null when absent), for before/after comparisons. */
+async function stateRow(state: string): Promise<string | null> {
+  const rows = await query('SELECT row_to_json(s)::text AS j FROM oauth_states s WHERE state_hash = $1', [await stateHash(state)]);
+  return (rows[0]?.j as string | undefined) ?? null;
+}
+
 describe('login: OpenID Connect code flow with PKCE, state and nonce', () => {
-  it('completes check -> provider -> callback -> next?jwt= -> check with the profile', async () => {
+  it('completes check -> hop -> provider -> callback -> next?jwt= -> check with the profile', async () => {
     const account = newAccount('ada');
     const { location } = await login(account, `${FRONTEND}/logged-in?tab=1#/home`);
     const target = new URL(location);
@@ -50,10 +60,33 @@ describe('login: OpenID Connect code flow with PKCE, state and nonce', () => {
     });
   });
 
+  it('hands out the hop URL from /user/check and sets no cookie there (cross-site XHRs cannot keep one)', async () => {
+    const { hopUrl, state, res } = await checkLogin(FRONTEND);
+    expect(hopUrl).toMatch(/^http:\/\/conductor\.test\/oauth\/google_login\?state=[\w-]{43}$/);
+    expect(res.headers.get('set-cookie')).toBeNull();
+    // Stored, but bound to no browser yet.
+    const rows = await query('SELECT binding_hash FROM oauth_states WHERE state_hash = $1', [await stateHash(state)]);
+    expect(rows).toEqual([{ binding_hash: null }]);
+  });
+
+  it('the hop binds the login to a new cookie and redirects to the provider, uncached and without a Referer', async () => {
+    const { hopUrl, state } = await checkLogin(FRONTEND);
+    const res = await openHop(hopUrl);
+    expect(res.status).toBe(302);
+    expect(res.headers.get('cache-control')).toBe('no-store');
+    expect(res.headers.get('referrer-policy')).toBe('no-referrer');
+    const cookie = (res.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+    expect(cookie).toMatch(/^os_login=[\w-]{43}$/);
+    const rows = await query('SELECT binding_hash FROM oauth_states WHERE state_hash = $1', [await stateHash(state)]);
+    expect(rows).toEqual([{ binding_hash: await stateHash(cookie.slice('os_login='.length)) }]);
+    expect(new URL(res.headers.get('location') ?? '').searchParams.get('state')).toBe(state);
+  });
+
   it('builds the provider URL with code flow, S256 PKCE, state, nonce and our callback', async () => {
-    const { providerUrl, setCookie } = await startLogin(FRONTEND);
+    const { providerUrl, setCookie, state } = await startLogin(FRONTEND);
     const url = new URL(providerUrl);
     const p = url.searchParams;
+    expect(p.get('state')).toBe(state);
     expect(p.get('response_type')).toBe('code');
     expect(p.get('code_challenge_method')).toBe('S256');
     expect(p.get('code_challenge')).toMatch(/^[\w-]{43}$/);
@@ -91,7 +124,7 @@ describe('login: OpenID Connect code flow with PKCE, state and nonce', () => {
     expect(location).toMatch(/^http:\/\/conductor\.test\/\?jwt=/);
   });
 
-  it('keeps logins started in two tabs valid (one cookie, two states)', async () => {
+  it('keeps logins started in two tabs valid (the hop reuses the cookie: one cookie, two states)', async () => {
     const a = await startLogin(FRONTEND);
     const b = await startLogin(FRONTEND, a.cookie);
     expect(b.cookie).toBe(a.cookie);
@@ -100,6 +133,97 @@ describe('login: OpenID Connect code flow with PKCE, state and nonce', () => {
       const res = await call(path, { headers: { cookie: started.cookie }, redirect: 'manual' });
       expect(res.headers.get('location')).toContain('jwt=');
     }
+  });
+});
+
+describe('login hop: a login is claimed once, by the first browser; refusals change nothing', () => {
+  it('sends a second opening of the same hop (another browser, no cookie) home without a cookie; the first still logs in', async () => {
+    const first = await startLogin(FRONTEND);
+    const before = await stateRow(first.state);
+    const second = await openHop(first.hopUrl);
+    expect(second.status).toBe(302);
+    expect(second.headers.get('location')).toBe('http://conductor.test/');
+    expect(second.headers.get('set-cookie')).toBeNull();
+    expect(await stateRow(first.state)).toBe(before);
+    const path = await authenticateAtProvider(first.providerUrl, newAccount('first'));
+    const ok = await call(path, { headers: { cookie: first.cookie }, redirect: 'manual' });
+    expect(ok.headers.get('location')).toContain('jwt=');
+  });
+
+  it('does not let a second browser with its own cookie take over a claimed login', async () => {
+    const first = await startLogin(FRONTEND);
+    const before = await stateRow(first.state);
+    const other = `os_login=${'B'.repeat(43)}`;
+    const second = await openHop(first.hopUrl, other);
+    expect(second.headers.get('location')).toBe('http://conductor.test/');
+    expect(second.headers.get('set-cookie')).toBeNull();
+    expect(await stateRow(first.state)).toBe(before);
+    // Even with the first browser's provider URL, its callback fails with the second browser's cookie.
+    const account = newAccount('thief');
+    const path = await authenticateAtProvider(first.providerUrl, account);
+    const res = await call(path, { headers: { cookie: other }, redirect: 'manual' });
+    expect(res.headers.get('location')).toBe('http://conductor.test/');
+    expect(await usersWithEmail(`${account}@example.org`)).toBe(0);
+  });
+
+  it('refuses the hop of a finished login (replay): home, no cookie', async () => {
+    const { started } = await login(newAccount('done'), FRONTEND);
+    const res = await openHop(started.hopUrl);
+    expect(res.status).toBe(302);
+    expect(res.headers.get('location')).toBe('http://conductor.test/');
+    expect(res.headers.get('set-cookie')).toBeNull();
+    expect(await stateRows(started.state)).toBe(0);
+  });
+
+  it('refuses the hop of an expired login and leaves its row as it was', async () => {
+    const { hopUrl, state } = await checkLogin(FRONTEND);
+    await query("UPDATE oauth_states SET expires_at = now() - interval '1 second' WHERE state_hash = $1", [await stateHash(state)]);
+    const before = await stateRow(state);
+    const res = await openHop(hopUrl);
+    expect(res.headers.get('location')).toBe('http://conductor.test/');
+    expect(res.headers.get('set-cookie')).toBeNull();
+    expect(await stateRow(state)).toBe(before);
+  });
+
+  it.each([
+    ['an unknown state', `?state=${'U'.repeat(43)}`],
+    ['a malformed state', '?state=not-a-state'],
+    ['a state with a quote', `?state=${'x'.repeat(42)}'`],
+    ['no state', ''],
+    ['an empty state', '?state='],
+  ])('refuses the hop with %s: home, no cookie', async (_name, qs) => {
+    const res = await call(`/oauth/google_login${qs}`, { redirect: 'manual' });
+    expect(res.status).toBe(302);
+    expect(res.headers.get('location')).toBe('http://conductor.test/');
+    expect(res.headers.get('set-cookie')).toBeNull();
+  });
+
+  it('answers an oversized state at the hop with a 400 JSON error', async () => {
+    const res = await call(`/oauth/google_login?state=${'s'.repeat(5000)}`, { redirect: 'manual' });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toEqual({ error: expect.stringContaining('state') });
+  });
+
+  it('issues a fresh cookie at the hop when the browser sends a malformed one', async () => {
+    const { hopUrl } = await checkLogin(FRONTEND);
+    const res = await openHop(hopUrl, 'os_login=short');
+    expect(res.status).toBe(302);
+    expect(res.headers.get('set-cookie')).toMatch(/^os_login=[\w-]{43};/);
+  });
+
+  it('refuses a callback for a login nobody claimed (no hop): no token, the row stays unbound and claimable', async () => {
+    const { hopUrl, state } = await checkLogin(FRONTEND);
+    const before = await stateRow(state);
+    for (const cookie of [undefined, `os_login=${'C'.repeat(43)}`]) {
+      const res = await call(`/oauth/google_callback?code=abc&state=${state}`, {
+        headers: cookie ? { cookie } : {},
+        redirect: 'manual',
+      });
+      expect(res.status).toBe(302);
+      expect(res.headers.get('location')).toBe('http://conductor.test/');
+    }
+    expect(await stateRow(state)).toBe(before);
+    expect((await openHop(hopUrl)).headers.get('set-cookie')).toMatch(/^os_login=/);
   });
 });
 

@@ -68,12 +68,15 @@ describe('/user/check', () => {
     }
   });
 
-  it('starts a login only when not authenticated: cookie and no-store, credentialed CORS', async () => {
+  it('starts a login only when not authenticated: hop URL, no cookie, no-store, credentialed CORS', async () => {
     const id = newUserId();
     await insertUser(id);
     const origin = 'http://frontend.example';
     const anonymous = await call('/user/check', { headers: { origin } });
-    expect(anonymous.headers.get('set-cookie')).toMatch(/^os_login=/);
+    const body = (await anonymous.json()) as { providers: { google: { url: string } } };
+    expect(body.providers.google.url).toMatch(/^http:\/\/conductor\.test\/oauth\/google_login\?state=[\w-]{43}$/);
+    // The cookie is set by the first-party hop: on this (often cross-site) XHR browsers would drop it.
+    expect(anonymous.headers.get('set-cookie')).toBeNull();
     expect(anonymous.headers.get('cache-control')).toBe('no-store');
     expect(anonymous.headers.get('access-control-allow-origin')).toBe(origin);
     expect(anonymous.headers.get('access-control-allow-credentials')).toBe('true');
@@ -316,6 +319,7 @@ describe('OpenAPI document', () => {
       ['/user/public-key', 'get'],
       ['/user/lib', 'get'],
       ['/user/authenticate_api_key', 'post'],
+      ['/oauth/google_login', 'get'],
       ['/oauth/google_callback', 'get'],
       ['/.well-known/jwks.json', 'get'],
     ] as const) {

@@ -7,13 +7,14 @@ import identity from './0001_identity.ts';
 import registry from './0002_registry.ts';
 import loader from './0003_loader.ts';
 import registrySearch from './0005_registry_search.ts';
+import loginHop from './0006_login_hop.ts';
 
 export interface Migration {
   id: string;
   sql: string;
 }
 
-export const MIGRATIONS: Migration[] = [identity, registry, loader, registrySearch];
+export const MIGRATIONS: Migration[] = [identity, registry, loader, registrySearch, loginHop];
 
 interface Queryable {
   query(text: string, params?: unknown[]): Promise<{ rows: Record<string, unknown>[] }>;
