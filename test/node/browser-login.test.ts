@@ -1,8 +1,11 @@
 /**
  * A real browser (Debian chromium via playwright-core) runs an Angular 1.x
- * page served from ANOTHER origin, loads /user/lib from the running service,
- * logs in through the loopback OpenID provider's real form and gets a
- * permission token with authorize.check(), exactly as os-admin does.
+ * page served from ANOTHER SITE (localhost; the service is on 127.0.0.1),
+ * loads /user/lib from the running service, logs in through the loopback
+ * OpenID provider's real form and gets a permission token with
+ * authorize.check(), exactly as os-admin does. Cross-site, the browser drops
+ * cookies set on the page's XHRs to the service; the login works because the
+ * cookie is set by the first-party hop /oauth/google_login.
  */
 import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
@@ -46,7 +49,9 @@ beforeAll(async () => {
   const baseUrl = bindings.OS_TEST_BROWSER_BASE_URL;
   if (!baseUrl) throw new Error('OS_TEST_BROWSER_BASE_URL missing from the test bindings');
   const sitePort = await freePort();
-  siteUrl = `http://127.0.0.1:${sitePort}`;
+  // Another SITE than the Worker (127.0.0.1): cookies set on the page's XHRs to the service are third-party.
+  siteUrl = `http://localhost:${sitePort}`;
+  if (new URL(baseUrl).hostname !== '127.0.0.1') throw new Error('the cross-site setup expects the Worker on 127.0.0.1');
   worker = await startWorker({
     baseUrl,
     bindings: {
@@ -100,7 +105,7 @@ async function loginInBrowser(page: Page, account: string): Promise<LoginResult>
   const providers = (await (await page.waitForFunction(() => (window as unknown as { __providers?: unknown }).__providers)).jsonValue()) as {
     google: { url: string };
   };
-  expect(new URL(providers.google.url).searchParams.get('redirect_uri')).toBe(`${worker.url}/oauth/google_callback`);
+  expect(providers.google.url).toMatch(new RegExp(`^${worker.url.replace(/\./g, '\\.')}/oauth/google_login\\?state=[\\w-]{43}$`));
   // os-admin style: a full-page login through authenticate.login(url, '_self').
   await page.evaluate((url) => {
     const injector = (window as unknown as { angular: { element(e: Element): { injector(): { get(n: string): { login(u: string, t: string): void } } } } }).angular
@@ -142,7 +147,7 @@ describe('browser: /user/lib on another origin, real login, permission token', (
     });
     expect(payload.userid).toBe(result.profile.idhash);
 
-    // The login cookie is the service's, HttpOnly, SameSite=Lax.
+    // The login cookie is the service's (set by the hop), HttpOnly, SameSite=Lax.
     const cookies = await context.cookies(worker.url);
     const loginCookie = cookies.find((c) => c.name === 'os_login');
     expect(loginCookie).toMatchObject({ httpOnly: true, sameSite: 'Lax', path: '/' });
@@ -167,6 +172,24 @@ describe('browser: /user/lib on another origin, real login, permission token', (
     expect(await page.evaluate(() => (window as unknown as { __login?: unknown }).__login)).toBeUndefined();
     await context.close();
   }, 90_000);
+
+  it('lets only the first browser that opens a login URL use it', async () => {
+    const first = await browser.newContext();
+    const page = await first.newPage();
+    await page.goto(`${siteUrl}/app`);
+    const providers = (await (await page.waitForFunction(() => (window as unknown as { __providers?: unknown }).__providers)).jsonValue()) as {
+      google: { url: string };
+    };
+    await page.goto(providers.google.url);
+    await page.locator('input[name="login"]').waitFor({ state: 'attached' });
+    const second = await browser.newContext();
+    const other = await second.newPage();
+    await other.goto(providers.google.url);
+    expect(other.url()).toBe(`${worker.url}/`);
+    expect((await second.cookies(worker.url)).find((c) => c.name === 'os_login')).toBeUndefined();
+    await first.close();
+    await second.close();
+  }, 60_000);
 
   it('check() rejects on an HTTP error instead of hanging, and keeps the stored token', async () => {
     const context = await browser.newContext();

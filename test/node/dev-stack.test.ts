@@ -66,7 +66,11 @@ describe('npm run dev', () => {
     const res = await fetch(`${base}/user/check`);
     const body = (await res.json()) as { authenticated: boolean; providers: { google: { url: string } } };
     expect(body.authenticated).toBe(false);
-    const url = new URL(body.providers.google.url);
+    // providers.google.url is the service's first-party login hop; it redirects to the provider.
+    expect(body.providers.google.url.startsWith(`${base}/oauth/google_login?state=`)).toBe(true);
+    const hop = await fetch(body.providers.google.url, { redirect: 'manual' });
+    expect(hop.status).toBe(302);
+    const url = new URL(hop.headers.get('location') ?? '');
     expect(url.hostname).toBe('127.0.0.1');
     expect(url.searchParams.get('redirect_uri')).toBe(`${base}/oauth/google_callback`);
     // The provider really answers there.
