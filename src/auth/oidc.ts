@@ -163,7 +163,7 @@ export async function pkceChallenge(verifier: string): Promise<string> {
   return base64url(new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(verifier))));
 }
 
-/** The URL a browser is sent to for login (`providers.google.url`). */
+/** The provider URL /oauth/google_login redirects the browser to (after binding the login cookie). */
 export function authorizationUrl(
   meta: Pick<ProviderMetadata, 'authorizationEndpoint'>,
   params: { clientId: string; redirectUri: string; state: string; nonce: string; codeChallenge: string },
