@@ -109,6 +109,8 @@ export const ConfigSchema = z.object({
   OS_DEV_MODE: flag,
   /** Loader: a load silent this long (seconds) turns into `fail` (liveness alarm). */
   OS_LOADER_STALL_TIMEOUT: seconds(600),
+  /** Loader: a running load silent this long (seconds) has its queue message sent again. */
+  OS_LOADER_KICK_AFTER: seconds(60),
   /** Loader: most rows one queue invocation loads before handing on to the next message. */
   OS_LOADER_CHUNK_ROWS: seconds(500_000),
   /**

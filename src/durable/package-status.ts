@@ -14,6 +14,7 @@
 import { DurableObject } from 'cloudflare:workers';
 import { getConfig } from '../config.ts';
 import type { Env } from '../env.ts';
+import type { LoaderMessage } from '../queue/messages.ts';
 import { canTransition, isLoadStatus, TERMINAL, type LoadStatus } from './status-machine.ts';
 
 /** What /package/status reports (plus bookkeeping the loader reads). */
@@ -84,6 +85,10 @@ export class PackageStatus extends DurableObject<Env> {
     return getConfig(this.env).OS_LOADER_STALL_TIMEOUT * 1000;
   }
 
+  private kickMs(): number {
+    return Math.min(getConfig(this.env).OS_LOADER_KICK_AFTER * 1000, this.stallMs());
+  }
+
   private row(): Row | null {
     const rows = this.sql.exec<Row>('SELECT * FROM load_status WHERE id = 1').toArray();
     return rows[0] ?? null;
@@ -134,7 +139,7 @@ export class PackageStatus extends DurableObject<Env> {
       now,
       now,
     );
-    await this.ctx.storage.setAlarm(now + this.stallMs());
+    await this.ctx.storage.setAlarm(now + this.kickMs());
     return this.view(this.row()) as StatusView;
   }
 
@@ -187,22 +192,34 @@ export class PackageStatus extends DurableObject<Env> {
       now,
     );
     if (TERMINAL.has(status)) await this.ctx.storage.deleteAlarm();
-    else await this.ctx.storage.setAlarm(now + this.stallMs());
+    else await this.ctx.storage.setAlarm(now + this.kickMs());
     return { ok: true, current: this.view(this.row()) };
   }
 
-  /** Liveness: a load silent for longer than the stall timeout fails. */
+  /**
+   * Liveness. A load silent for OS_LOADER_KICK_AFTER gets its job message
+   * sent again (a lost or stuck delivery; the checkpoint makes a second
+   * delivery harmless); one silent for OS_LOADER_STALL_TIMEOUT fails.
+   */
   override async alarm(): Promise<void> {
     const current = this.view(this.row());
     if (!current || TERMINAL.has(current.status)) return;
-    const silentMs = Date.now() - current.updatedAt;
+    const now = Date.now();
+    const silentMs = now - current.updatedAt;
     const limit = this.stallMs();
-    if (silentMs + 50 < limit) {
-      await this.ctx.storage.setAlarm(current.updatedAt + limit);
+    if (silentMs + 50 >= limit) {
+      await this.advance(current.job, 'fail', {
+        error: `load stalled: no progress for ${Math.round(silentMs / 1000)} s while ${current.status}`,
+      });
       return;
     }
-    await this.advance(current.job, 'fail', {
-      error: `load stalled: no progress for ${Math.round(silentMs / 1000)} s while ${current.status}`,
-    });
+    const kick = this.kickMs();
+    if (silentMs + 50 >= kick && current.status !== 'queued') {
+      const message: LoaderMessage = { kind: 'load', job: current.job };
+      await this.env.LOADER_QUEUE.send(message).catch(() => undefined);
+      await this.ctx.storage.setAlarm(Math.min(now + kick, current.updatedAt + limit));
+      return;
+    }
+    await this.ctx.storage.setAlarm(Math.min(current.updatedAt + kick, current.updatedAt + limit));
   }
 }

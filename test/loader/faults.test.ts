@@ -6,8 +6,10 @@
  * uploads that must fail without writing anything.
  */
 import { env } from 'cloudflare:workers';
+import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import { getConfig } from '../../src/config.ts';
+import { statusStub } from '../../src/durable/status-client.ts';
 import { withDb } from '../../src/db/client.ts';
 import type { Env } from '../../src/env.ts';
 import { factTableName, packageId } from '../../src/loader/naming.ts';
@@ -291,5 +293,26 @@ describe('transient problems', () => {
     expect((await deliver(e, message, 2)).retryMessages).toEqual([]);
     await drain(e, sent);
     expect(await status(pub.url)).toMatchObject({ status: 'done', progress: 9 });
+  });
+});
+
+describe('liveness', () => {
+  it('sends a silent load its message again, and the load then completes exactly', async () => {
+    const sent: LoaderMessage[] = [];
+    const e = drivenEnv(sent);
+    const pub = await start(e, 'fdp/uk-cra');
+    await deliver(e, sent.shift() as LoaderMessage);
+    // The continuation message is lost.
+    sent.length = 0;
+    const stub = statusStub(env, pub.url);
+    const before = await stub.read();
+    expect(before?.status).toBe('loading-data');
+    await runInDurableObject(stub, (_instance, state) => {
+      state.storage.sql.exec('UPDATE load_status SET updated_at = ?', Date.now() - config().OS_LOADER_KICK_AFTER * 1000 - 1000);
+    });
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    // The Worker's own queue consumer picks the job up from its checkpoint.
+    expect(await waitForEnd(pub.url)).toMatchObject({ status: 'done', progress: 2000 });
+    expect(await counts(factTableName(pub.userid, pub.name))).toEqual({ n: '2000', d: '2000', hi: '2000' });
   });
 });
