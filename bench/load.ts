@@ -124,13 +124,31 @@ function descriptor(owner: string): Record<string, unknown> {
   };
 }
 
-/** Peak resident set (kB) of the workerd processes, from /proc. */
-function workerdPeakKb(): number {
+/** The parent pid of a process, from /proc (0 when unknown). */
+function parentOf(pid: string): string {
+  try {
+    // `pid (comm) state ppid …`: comm may contain spaces, so split after the last ')'.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1] ?? '0';
+  } catch {
+    return '0';
+  }
+}
+
+function descendsFrom(pid: string, root: number): boolean {
+  for (let p = pid, i = 0; p !== '0' && p !== '1' && i < 20; p = parentOf(p), i++) {
+    if (p === String(root)) return true;
+  }
+  return false;
+}
+
+/** Peak resident set (kB) of the workerd processes started by `root` (wrangler), from /proc. */
+function workerdPeakKb(root: number): number {
   let peak = 0;
   for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
     try {
       const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-      if (!cmd.includes('workerd')) continue;
+      if (!cmd.includes('workerd') || !descendsFrom(pid, root)) continue;
       const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
       if (m) peak = Math.max(peak, Number(m[1]));
     } catch {
@@ -270,7 +288,7 @@ async function main(): Promise<void> {
     let lastSeen = '';
     while (last.status !== 'done' && last.status !== 'fail') {
       await new Promise((r) => setTimeout(r, 250));
-      peakKb = Math.max(peakKb, workerdPeakKb());
+      peakKb = Math.max(peakKb, workerdPeakKb(wrangler.pid ?? 0));
       const res = await fetch(`${base}/package/status?datapackage=${encodeURIComponent(dpUrl)}`);
       last = (await res.json()) as typeof last;
       const seen = `${last.status} ${last.progress}`;
@@ -287,7 +305,7 @@ async function main(): Promise<void> {
       }
     }
     const serviceSeconds = (performance.now() - t0) / 1000;
-    peakKb = Math.max(peakKb, workerdPeakKb());
+    peakKb = Math.max(peakKb, workerdPeakKb(wrangler.pid ?? 0));
     if (last.status !== 'done') throw new Error(`load failed: ${last.error}`);
     if (last.progress !== rows) throw new Error(`loaded ${last.progress} rows, expected ${rows}`);
 
