@@ -27,6 +27,7 @@ import type { LoadStatus } from '../durable/status-machine.ts';
 import type { Env } from '../env.ts';
 import { CsvParser, type ParsedRow } from '../loader/csv.ts';
 import { columnNames, factTableName, packageId } from '../loader/naming.ts';
+import { syncAfterWrite } from '../registry/index-sync.ts';
 import { getPackage, upsertPackage } from '../registry/registry.ts';
 import { copyRows } from './copy-in.ts';
 import { prepareLoad, parseFiscalPackage, resourceUrlOf, type PreparedLoad } from './core.ts';
@@ -424,6 +425,9 @@ async function finish(run: Run, plan: PreparedLoad): Promise<ChunkOutcome> {
     await upsertPackage(db, doc);
     await db.query(`UPDATE load_jobs SET state = 'done', updated_at = now() WHERE job_id = $1`, [job.jobId]);
   });
+  // The registry row is committed; mirror it to the search index now (a
+  // failure stays queued in the outbox and is retried, never fails the load).
+  await syncAfterWrite(run.config, db, job.packageId as string);
   await clearCache(run, job.packageId as string);
   await report(run, 'done', { progress: job.rowsLoaded, total: job.rowsLoaded, fraction: 1 });
   return 'done';
