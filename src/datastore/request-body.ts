@@ -3,6 +3,7 @@
  * datastore's clients send JSON as text/plain (os-packager), without a
  * Content-Type (os-cli) or as application/json (gobble, vulekamali).
  */
+import { readBounded, TooLargeError } from '../http/bounded-read.ts';
 
 export class BodyTooLargeError extends Error {
   constructor(public readonly limit: number) {
@@ -15,28 +16,12 @@ export class BodyTooLargeError extends Error {
  * `limit` bytes are announced or have arrived (the rest is not read).
  */
 export async function readLimitedText(request: Request, limit: number): Promise<string> {
-  const announced = Number(request.headers.get('content-length') ?? '0');
-  if (announced > limit) throw new BodyTooLargeError(limit);
-  if (!request.body) return '';
-  const reader = request.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > limit) {
-      await reader.cancel();
-      throw new BodyTooLargeError(limit);
-    }
-    chunks.push(value);
+  try {
+    const bytes = await readBounded(request.body, limit, request.headers.get('content-length'));
+    // Invalid UTF-8 becomes U+FFFD and then fails JSON parsing or validation.
+    return new TextDecoder().decode(bytes);
+  } catch (err) {
+    if (err instanceof TooLargeError) throw new BodyTooLargeError(limit);
+    throw err;
   }
-  const bytes = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  // Invalid UTF-8 becomes U+FFFD and then fails JSON parsing or validation.
-  return new TextDecoder().decode(bytes);
 }

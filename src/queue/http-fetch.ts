@@ -8,6 +8,7 @@
 import type { Config } from '../config.ts';
 import { signedDatastoreRequest } from '../datastore/read.ts';
 import { storageTarget } from '../datastore/presign.ts';
+import { readBounded, TooLargeError } from '../http/bounded-read.ts';
 import { PermanentError } from './errors.ts';
 
 /** Signs a request for a datastore object, or null for any other URL. */
@@ -59,31 +60,12 @@ export async function fetchText(
 ): Promise<string> {
   const res = await send(url, 'GET', {}, sign, AbortSignal.timeout(timeoutMs));
   checkStatus(res, what);
-  const declared = Number(res.headers.get('content-length') ?? NaN);
-  if (declared > maxBytes) {
-    await res.body?.cancel();
-    throw new PermanentError(`${what} is larger than ${maxBytes} bytes`);
-  }
-  const reader = res.body?.getReader();
-  const parts: Uint8Array[] = [];
-  let size = 0;
-  if (reader) {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      size += value.byteLength;
-      if (size > maxBytes) {
-        await reader.cancel();
-        throw new PermanentError(`${what} is larger than ${maxBytes} bytes`);
-      }
-      parts.push(value);
-    }
-  }
-  const all = new Uint8Array(size);
-  let at = 0;
-  for (const p of parts) {
-    all.set(p, at);
-    at += p.byteLength;
+  let all: Uint8Array;
+  try {
+    all = await readBounded(res.body, maxBytes, res.headers.get('content-length'));
+  } catch (err) {
+    if (err instanceof TooLargeError) throw new PermanentError(`${what} is larger than ${maxBytes} bytes`);
+    throw err;
   }
   try {
     return new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(all);
