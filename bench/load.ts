@@ -37,7 +37,7 @@ function arg(name: string, fallback: number): number {
 }
 
 /** A small deterministic PRNG so every run loads the same data. */
-function prng(seed: number): () => number {
+export function prng(seed: number): () => number {
   let s = seed >>> 0;
   return () => {
     s = (s * 1664525 + 1013904223) >>> 0;
@@ -45,7 +45,8 @@ function prng(seed: number): () => number {
   };
 }
 
-const FIELDS = [
+/** Schema fields of the generated CSV. */
+export const FIELDS = [
   { name: 'year', type: 'integer' },
   { name: 'admin_code', type: 'string' },
   { name: 'admin_label', type: 'string' },
@@ -60,22 +61,32 @@ const FIELDS = [
   { name: 'capital', type: 'boolean' },
 ];
 
+/** Header line of the generated CSV. */
+export const CSV_HEADER =
+  'year,admin_code,admin_label,econ_code,econ_label,func_code,func_label,date,approved,executed,transactions,capital\n';
+
+const WORDS = ['Health', 'Education', 'Transport', 'Defence', 'Culture', 'Housing', 'Water', 'Energy'];
+
+/** Data line `i` (0-based) of the generated CSV; `rnd` is a {@link prng} advanced row by row. */
+export function csvRow(i: number, rnd: () => number): string {
+  const a = Math.floor(rnd() * 200);
+  const e = Math.floor(rnd() * 60);
+  const f = Math.floor(rnd() * 40);
+  const month = 1 + Math.floor(rnd() * 12);
+  const day = 1 + Math.floor(rnd() * 28);
+  return (
+    `${2010 + (i % 10)},A${a},"${WORDS[a % 8]} agency ${a}",E${e},${WORDS[e % 8]} spending ${e},F${f},"${WORDS[f % 8]}, function ${f}",` +
+    `${2010 + (i % 10)}-${String(month).padStart(2, '0')}-${String(day).padStart(2, '0')},${(rnd() * 1e6).toFixed(2)},${(rnd() * 1e6).toFixed(2)},${Math.floor(rnd() * 1000)},${rnd() < 0.3 ? 'true' : 'false'}\n`
+  );
+}
+
 function generateCsv(path: string, rows: number): number {
   const rnd = prng(42);
-  const words = ['Health', 'Education', 'Transport', 'Defence', 'Culture', 'Housing', 'Water', 'Energy'];
-  const parts: string[] = ['year,admin_code,admin_label,econ_code,econ_label,func_code,func_label,date,approved,executed,transactions,capital\n'];
+  const parts: string[] = [CSV_HEADER];
   let size = 0;
   const out: Buffer[] = [];
   for (let i = 0; i < rows; i++) {
-    const a = Math.floor(rnd() * 200);
-    const e = Math.floor(rnd() * 60);
-    const f = Math.floor(rnd() * 40);
-    const month = 1 + Math.floor(rnd() * 12);
-    const day = 1 + Math.floor(rnd() * 28);
-    parts.push(
-      `${2010 + (i % 10)},A${a},"${words[a % 8]} agency ${a}",E${e},${words[e % 8]} spending ${e},F${f},"${words[f % 8]}, function ${f}",` +
-        `${2010 + (i % 10)}-${String(month).padStart(2, '0')}-${String(day).padStart(2, '0')},${(rnd() * 1e6).toFixed(2)},${(rnd() * 1e6).toFixed(2)},${Math.floor(rnd() * 1000)},${rnd() < 0.3 ? 'true' : 'false'}\n`,
-    );
+    parts.push(csvRow(i, rnd));
     if (parts.length >= 10000) {
       const b = Buffer.from(parts.join(''));
       out.push(b);
@@ -90,7 +101,8 @@ function generateCsv(path: string, rows: number): number {
   return size;
 }
 
-function descriptor(owner: string): Record<string, unknown> {
+/** The datapackage.json of the generated CSV, owned by `owner`. */
+export function descriptor(owner: string): Record<string, unknown> {
   return {
     name: 'bench-budget',
     title: 'Benchmark budget',
@@ -339,10 +351,13 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (err: Error) => {
-    console.error(`bench: ${err.message}`);
-    process.exit(1);
-  },
-);
+// Run only as the entry point: bench/memory.ts imports the generator from here.
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  main().then(
+    () => process.exit(0),
+    (err: Error) => {
+      console.error(`bench: ${err.message}`);
+      process.exit(1);
+    },
+  );
+}
