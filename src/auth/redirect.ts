@@ -6,6 +6,7 @@
  * http(s) URL whose origin is OS_BASE_URL's, a configured frontend origin, or
  * (development only) a loopback origin. Pure: no I/O.
  */
+import { parseHttpUrl } from '../http/urls.ts';
 
 /** What the allow-list is built from (a subset of Config). */
 export interface RedirectPolicy {
@@ -53,14 +54,8 @@ export function safeNext(next: string | undefined | null, policy: RedirectPolicy
   // eslint-disable-next-line no-control-regex
   if (/[\s\\\u0000-\u001f\u007f]/.test(next)) return null;
   if (!/^https?:\/\//i.test(next)) return null;
-  let url: URL;
-  try {
-    url = new URL(next);
-  } catch {
-    return null;
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') return null;
-  if (url.username || url.password) return null;
+  const url = parseHttpUrl(next);
+  if (!url) return null;
   if (allowedOrigins(policy).has(url.origin)) return url;
   if (policy.devMode && LOOPBACK_HOSTS.has(url.hostname)) return url;
   return null;

@@ -2,6 +2,7 @@
  * Which URLs the loader may fetch (README decision 8, security.md SSRF) and
  * the alias forms under which /package/status answers. Pure.
  */
+import { parseHttpUrl } from '../http/urls.ts';
 import type { Config } from '../config.ts';
 
 /** Where uploads may come from. */
@@ -37,18 +38,6 @@ export function policyFromConfig(
     }
   });
   return { datastore, allowedOrigins };
-}
-
-function parseHttpUrl(raw: string): URL | null {
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    return null;
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') return null;
-  if (url.username || url.password) return null;
-  return url;
 }
 
 /** True when the raw path hides a parent-directory step or a backslash. */

@@ -2,17 +2,12 @@
  * Pure rules of /package/run-hooks: which pipeline URLs may be called, and
  * the JSON-LD payload the original posted (api.md row 15).
  */
+import { parseHttpUrl } from '../http/urls.ts';
 
 /** A URL in canonical form (WHATWG serialisation), or null when it is not plain http(s) without credentials. */
 export function normalisePipelineUrl(raw: string): string | null {
-  let url: URL;
-  try {
-    url = new URL(raw.trim());
-  } catch {
-    return null;
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') return null;
-  if (url.username || url.password) return null;
+  const url = parseHttpUrl(raw.trim());
+  if (!url) return null;
   url.hash = '';
   return url.href;
 }
