@@ -70,6 +70,8 @@ async function main(): Promise<void> {
     const pg = await startEmbeddedPostgres({ dataDir: join(STATE, 'pglite') });
     stops.push(() => pg.stop());
     dbUrl = pg.url;
+    // PGlite's socket server wedges on COPY FROM STDIN: load with INSERT … unnest.
+    vars.OS_LOADER_INSERT_METHOD = 'unnest';
   }
   vars.OS_CONDUCTOR_ENGINE = dbUrl;
   if (isLoopbackHost(new URL(dbUrl).hostname)) {

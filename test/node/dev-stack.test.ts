@@ -3,6 +3,7 @@
  * S3, local OpenID provider, generated development keys, wrangler dev.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -91,35 +92,92 @@ describe('npm run dev', () => {
     expect(body.profile.idhash).toBe('alice');
   });
 
-  it('authorises uploads to the local S3 server', async () => {
+  /** A permission token for `alice` through the API key given in the environment. */
+  async function permissionToken(): Promise<{ ut: string; pt: string }> {
     const { token: ut } = (await (
       await fetch(`${base}/user/authenticate_api_key`, { method: 'POST', headers: { 'x-api-key': 'dev-stack-test-key' } })
     ).json()) as { token: string };
     const auth = (await (await fetch(`${base}/user/authorize?service=os.datastore&jwt=${ut}`)).json()) as { token: string };
-    const bytes = new TextEncoder().encode('a,b\n1,2\n');
-    const { createHash } = await import('node:crypto');
+    return { ut, pt: auth.token };
+  }
+
+  /** The datastore flow as os-packager does it: authorize one file, PUT it; returns its upload_url. */
+  async function putFile(pt: string, dataset: string, path: string, bytes: Uint8Array<ArrayBuffer>): Promise<string> {
     const contentMd5 = createHash('md5').update(bytes).digest('base64');
     const res = await fetch(`${base}/datastore/`, {
       method: 'POST',
-      headers: { 'Auth-Token': auth.token },
+      headers: { 'Auth-Token': pt },
       body: JSON.stringify({
-        metadata: { owner: 'alice', name: 'dev-stack' },
-        filedata: { 'data.csv': { md5: contentMd5, name: 'data.csv', length: bytes.length, type: 'text/csv' } },
+        metadata: { owner: 'alice', name: dataset },
+        filedata: { [path]: { md5: contentMd5, name: path, length: bytes.length, type: 'application/octet-stream' } },
       }),
     });
     expect(res.status).toBe(200);
     const { filedata } = (await res.json()) as {
       filedata: Record<string, { upload_url: string; upload_query: Record<string, string[]> }>;
     };
-    const file = filedata['data.csv']!;
+    const file = filedata[path]!;
     const query = new URLSearchParams(Object.entries(file.upload_query).map(([k, v]) => [k, v[0]!]));
     const put = await fetch(`${file.upload_url}?${query}`, {
       method: 'PUT',
-      headers: { 'Content-MD5': contentMd5, 'Content-Type': 'text/csv' },
+      headers: { 'Content-MD5': contentMd5, 'Content-Type': 'application/octet-stream' },
       body: bytes,
     });
     expect(put.status).toBe(200);
-    const get = await fetch(file.upload_url);
-    expect(await get.text()).toBe('a,b\n1,2\n');
+    return file.upload_url;
+  }
+
+  it('authorises uploads to the local S3 server', async () => {
+    const { pt } = await permissionToken();
+    const url = await putFile(pt, 'dev-stack', 'data.csv', new TextEncoder().encode('a,b\n1,2\n'));
+    expect(await (await fetch(url)).text()).toBe('a,b\n1,2\n');
+  });
+
+  it('loads an uploaded package end to end through the local queue into the embedded Postgres', async () => {
+    const { ut, pt } = await permissionToken();
+    const descriptor = {
+      name: 'dev-stack-budget',
+      title: 'Dev stack budget',
+      owner: 'alice',
+      author: 'Alice <alice@example.org>',
+      resources: [
+        {
+          name: 'budget',
+          path: 'budget.csv',
+          format: 'csv',
+          schema: {
+            fields: [
+              { name: 'year', type: 'integer' },
+              { name: 'amount', type: 'number' },
+              { name: 'admin', type: 'string' },
+            ],
+          },
+        },
+      ],
+      model: {
+        measures: { amount: { source: 'amount', currency: 'EUR' } },
+        dimensions: {
+          admin: { dimensionType: 'administrative', primaryKey: ['admin'], attributes: { admin: { source: 'admin' } } },
+          year: { dimensionType: 'datetime', primaryKey: ['year'], attributes: { year: { source: 'year' } } },
+        },
+      },
+    };
+    const enc = new TextEncoder();
+    await putFile(pt, descriptor.name, 'budget.csv', enc.encode('year,amount,admin\n2014,100.5,A\n2015,200,B\n2016,7,C\n'));
+    const url = await putFile(pt, descriptor.name, 'datapackage.json', enc.encode(JSON.stringify(descriptor)));
+    const upload = await fetch(`${base}/package/upload?datapackage=${encodeURIComponent(url)}&jwt=${pt}`, { method: 'POST' });
+    expect(await upload.json()).toEqual({ progress: 0, status: 'queued' });
+    let last: { status: string; progress: number; error?: string } = { status: 'queued', progress: 0 };
+    await waitFor(
+      async () => {
+        last = (await (await fetch(`${base}/package/status?datapackage=${encodeURIComponent(url)}`)).json()) as typeof last;
+        return last.status === 'done' || last.status === 'fail';
+      },
+      60_000,
+      'the load',
+    );
+    expect(last).toMatchObject({ status: 'done', progress: 3 });
+    const found = (await (await fetch(`${base}/search/package?jwt=${ut}&package.owner=${encodeURIComponent('"alice"')}`)).json()) as Array<{ id: string; loaded: boolean }>;
+    expect(found.find((p) => p.id === 'alice:dev-stack-budget')?.loaded).toBe(true);
   });
 });
