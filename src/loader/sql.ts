@@ -5,7 +5,6 @@
  * `unnest` of text arrays. Pure string building; identifiers are always
  * quoted, values always travel as parameters.
  */
-import { md5Hex } from './md5';
 import { columnNames } from './naming';
 import type { Field, FiscalPackage } from './types';
 
@@ -108,16 +107,6 @@ export function createFactTableSql(table: string, columns: ColumnDef[], options:
     statements.push(`CREATE INDEX ${quoteIdent(indexName(table, i))} ON ${quoteIdent(table)} (${cols.map(quoteIdent).join(', ')})`);
   });
   return statements;
-}
-
-/**
- * The staging table a (re)load writes into before the swap (Decision 3: a
- * failed reload never destroys the previous data). Short and fixed-length so
- * its index names fit in 63 bytes; deterministic per fact table, so drop it
- * first in case an earlier attempt died half-way.
- */
-export function stagingTableName(table: string): string {
-  return `fdp_tmp__${md5Hex(table).slice(0, 16)}`;
 }
 
 /**

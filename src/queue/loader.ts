@@ -27,6 +27,7 @@ import type { LoadStatus } from '../durable/status-machine.ts';
 import type { Env } from '../env.ts';
 import { CsvParser, type ParsedRow } from '../loader/csv.ts';
 import { columnNames, factTableName, packageId } from '../loader/naming.ts';
+import { factTableIndexes, quoteIdent, swapTableSql } from '../loader/sql.ts';
 import { syncAfterWrite } from '../registry/index-sync.ts';
 import { getPackage, upsertPackage } from '../registry/registry.ts';
 import { copyRows } from './copy-in.ts';
@@ -55,9 +56,6 @@ export function stagingTableName(jobId: string): string {
   return `fdp_load__${jobId.replace(/-/g, '').slice(0, 24)}`;
 }
 
-function quoteIdent(name: string): string {
-  return `"${name.replace(/"/g, '""')}"`;
-}
 
 async function sha256Hex(text: string): Promise<string> {
   const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text));
@@ -410,18 +408,7 @@ async function finish(run: Run, plan: PreparedLoad): Promise<ChunkOutcome> {
     // Still the current upload? (checked under the lock, right before the swap)
     const current = await statusStub(run.env, job.statusKey).read();
     if (!current || current.job !== job.jobId) throw new SupersededError();
-    await db.query(`DROP TABLE IF EXISTS ${quoteIdent(target)}`);
-    await db.query(`ALTER TABLE ${quoteIdent(staging)} RENAME TO ${quoteIdent(target)}`);
-    const { rows } = await db.query(
-      `SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() AND tablename = $1`,
-      [target],
-    );
-    for (const r of rows as Array<{ indexname: string }>) {
-      if (r.indexname.startsWith(staging)) {
-        const renamed = target + r.indexname.slice(staging.length);
-        await db.query(`ALTER INDEX ${quoteIdent(r.indexname)} RENAME TO ${quoteIdent(renamed)}`);
-      }
-    }
+    for (const sql of swapTableSql(staging, target, factTableIndexes(plan.pkg).length)) await db.query(sql);
     await upsertPackage(db, doc);
     await db.query(`UPDATE load_jobs SET state = 'done', updated_at = now() WHERE job_id = $1`, [job.jobId]);
   });
