@@ -9,7 +9,15 @@ import type { Config } from '../config.ts';
 import { signedDatastoreRequest } from '../datastore/read.ts';
 import { storageTarget } from '../datastore/presign.ts';
 import { readBounded, TooLargeError } from '../http/bounded-read.ts';
+import { blockReader, type BlockReader } from './block-reader.ts';
 import { PermanentError } from './errors.ts';
+
+/**
+ * Data file blocks: 64 KiB to 256 KiB (a few hundred to a few thousand rows
+ * per parser call, short enough that database replies are handled between
+ * blocks); the wait for one block is bounded.
+ */
+const BLOCKS = { minBytes: 64 * 1024, maxBytes: 256 * 1024, idleMs: 60_000 };
 
 /** Signs a request for a datastore object, or null for any other URL. */
 export type Signer = (
@@ -92,7 +100,8 @@ export async function probeResource(url: string, sign?: Signer, timeoutMs = 15_0
 
 /** An open data file, positioned at the requested byte offset. */
 export interface OpenedResource {
-  reader: ReadableStreamDefaultReader<Uint8Array>;
+  /** The body in blocks of at least 64 KiB (see block-reader.ts). */
+  reader: BlockReader;
   etag: string | null;
   /** True when the server honoured the Range request. */
   ranged: boolean;
@@ -118,5 +127,5 @@ export async function openResource(url: string, offset: number, sign?: Signer): 
     ranged = true;
   }
   if (!res.body) throw new PermanentError(`data file ${url} has no body`);
-  return { reader: res.body.getReader(), etag: res.headers.get('etag'), ranged };
+  return { reader: blockReader(res.body, BLOCKS), etag: res.headers.get('etag'), ranged };
 }
