@@ -36,24 +36,45 @@ export function copyText(rows: ReadonlyArray<ReadonlyArray<string | null>>): str
 /** Largest CopyData message sent at once. */
 const CHUNK_BYTES = 256 * 1024;
 
-/** Runs `copySql` (a `COPY … FROM STDIN` statement) with `rows` as its data. */
-export function copyRows(db: Client, copySql: string, rows: ReadonlyArray<ReadonlyArray<string | null>>): Promise<void> {
+/** Statements run in the same simple-protocol message as the COPY. */
+export interface CopyAround {
+  /** Before the COPY (e.g. BEGIN and a checkpoint check). No parameters: literals only. */
+  before?: string[];
+  /** After the COPY (e.g. COMMIT). */
+  after?: string[];
+}
+
+/**
+ * Runs `copySql` (a `COPY … FROM STDIN` statement) with `rows` as its data,
+ * with the `around` statements in the same Query message, and sends the data
+ * at once instead of waiting for the server's CopyInResponse: a batch is one
+ * round trip, which matters because replies are only read when the busy
+ * loader yields. If a statement before the COPY fails, the server skips the
+ * rest of the message and ignores the copy data (the protocol says so), and
+ * an open transaction is left aborted for the caller to roll back.
+ */
+export function copyRows(
+  db: Client,
+  copySql: string,
+  rows: ReadonlyArray<ReadonlyArray<string | null>>,
+  around: CopyAround = {},
+): Promise<void> {
   const data = Buffer.from(copyText(rows), 'utf8');
+  const text = [...(around.before ?? []), copySql, ...(around.after ?? [])].join(';\n');
   return new Promise<void>((resolve, reject) => {
     let failure: unknown = null;
     const submittable = {
       submit(connection: PgConnection) {
-        connection.query(copySql);
-      },
-      handleCopyInResponse(connection: PgConnection) {
+        connection.query(text);
         for (let at = 0; at < data.length; at += CHUNK_BYTES) {
           connection.sendCopyFromChunk(data.subarray(at, at + CHUNK_BYTES));
         }
         connection.endCopyFrom();
       },
+      handleCopyInResponse() {},
       handleError(err: unknown) {
         // Reject at once: after a lost connection no ReadyForQuery follows.
-        failure = err;
+        failure ??= err;
         reject(err);
       },
       handleReadyForQuery() {

@@ -32,6 +32,7 @@ import { syncAfterWrite } from '../registry/index-sync.ts';
 import { getPackage, upsertPackage } from '../registry/registry.ts';
 import { copyRows } from './copy-in.ts';
 import { prepareLoad, parseFiscalPackage, resourceUrlOf, type PreparedLoad } from './core.ts';
+import { checkpointSql, isCheckpointMoved } from './checkpoint.ts';
 import { CheckpointConflictError, errorMessage, PermanentError, SupersededError } from './errors.ts';
 import { datastoreSigner, fetchText, openResource, probeResource } from './http-fetch.ts';
 import { getJob, lastDoneJob, tableExists, type Job } from './jobs.ts';
@@ -244,6 +245,8 @@ async function loadRows(run: Run): Promise<ChunkOutcome> {
   await report(run, 'loading-data', { progress: job.rowsLoaded, fraction: fractionOf(job) });
   await db.query('UPDATE load_jobs SET chunks = chunks + 1, updated_at = now() WHERE job_id = $1', [job.jobId]);
 
+  // The previous message stopped exactly at the end of the file: nothing left to read.
+  if (job.contentLength !== null && job.byteOffset > 0 && job.byteOffset === job.contentLength) return finish(run, plan);
   const opened = await openResource(resourceUrl, job.byteOffset, datastoreSigner(config));
   if (job.dataEtag && opened.etag && opened.etag !== job.dataEtag) {
     await opened.reader.cancel();
@@ -257,9 +260,8 @@ async function loadRows(run: Run): Promise<ChunkOutcome> {
     ...(resuming ? { expectedFields: job.csvHeader?.length ?? plan.pkg.resource.fields.length } : {}),
   });
   // Values are picked by header name; a resumed chunk has no header row, so
-  // the first chunk stores it with its first batch.
+  // the first chunk stores it before its first batch.
   let castRow = resuming || !dialect.header ? plan.caster(job.csvHeader) : null;
-  let headerToSave: string[] | null = null;
   // A server that ignored Range sent the whole file: skip what is loaded.
   let toSkip = opened.ranged ? 0 : job.byteOffset;
 
@@ -270,6 +272,10 @@ async function loadRows(run: Run): Promise<ChunkOutcome> {
   let committedRows = job.rowsLoaded;
   let chunkRows = 0;
   let lastFlush = Date.now();
+  // Time the parser waited for the previous batch's write (the database was the bottleneck).
+  let waitedMs = 0;
+  // Parsed rows past the chunk's limit, left for the next message.
+  let rowsLeft = false;
 
   const flush = async (): Promise<void> => {
     if (batch.length === 0) return;
@@ -277,23 +283,26 @@ async function loadRows(run: Run): Promise<ChunkOutcome> {
     const end = batchEnd;
     batch = [];
     const from = committedOffset;
-    const header = headerToSave;
-    headerToSave = null;
     const newRows = committedRows + rows.length;
+    const waitFrom = Date.now();
     await pending;
+    waitedMs += Date.now() - waitFrom;
     pending = (async () => {
-      await transaction(db, async () => {
-        const locked = await getJob(db, job.jobId, true);
-        if (!locked || locked.state !== 'loading' || locked.byteOffset !== from) throw new CheckpointConflictError();
-        if (config.OS_LOADER_INSERT_METHOD === 'copy') await copyRows(db, plan.copySql, rows);
-        else await db.query(plan.insertSql, plan.toColumns(rows));
-        await db.query(
-          `UPDATE load_jobs SET byte_offset = $2, rows_loaded = $3, csv_header = COALESCE($4, csv_header),
-             updated_at = now() WHERE job_id = $1`,
-          [job.jobId, end, newRows, header === null ? null : JSON.stringify(header)],
-        );
-      });
-      if (header) job.csvHeader = header;
+      // Rows and checkpoint commit together; a moved checkpoint rolls both back.
+      const checkpoint = checkpointSql(job.jobId, from, end, newRows);
+      try {
+        if (config.OS_LOADER_INSERT_METHOD === 'copy') {
+          await copyRows(db, plan.copySql, rows, { before: ['BEGIN', checkpoint], after: ['COMMIT'] });
+        } else {
+          await transaction(db, async () => {
+            await db.query(checkpoint);
+            await db.query(plan.insertSql, plan.toColumns(rows));
+          });
+        }
+      } catch (err) {
+        await db.query('ROLLBACK').catch(() => undefined);
+        throw isCheckpointMoved(err) ? new CheckpointConflictError() : err;
+      }
       job.byteOffset = end;
       job.rowsLoaded = newRows;
       await report(run, 'loading-data', { progress: newRows, fraction: fractionOf(job) });
@@ -303,13 +312,27 @@ async function loadRows(run: Run): Promise<ChunkOutcome> {
     lastFlush = Date.now();
   };
 
+  /** Casts and batches parsed rows; rows past the chunk's limit are left for the next message. */
   const take = async (rows: ParsedRow[]): Promise<void> => {
     if (rows.length === 0) return;
     if (!castRow) {
-      headerToSave = parser.header ?? null;
-      castRow = plan.caster(headerToSave);
+      // First rows of the file: keep the header for the chunks that resume
+      // without it (stored before any batch can commit).
+      const header = parser.header ?? null;
+      castRow = plan.caster(header);
+      if (header) {
+        await db.query(
+          `UPDATE load_jobs SET csv_header = $2, updated_at = now() WHERE job_id = $1 AND state = 'loading' AND byte_offset = 0`,
+          [job.jobId, JSON.stringify(header)],
+        );
+        job.csvHeader = header;
+      }
     }
     for (const r of rows) {
+      if (chunkRows >= chunkRowLimit) {
+        rowsLeft = true;
+        return;
+      }
       batch.push(castRow(r.fields, r.row));
       batchEnd = r.end;
       chunkRows++;
@@ -317,12 +340,29 @@ async function loadRows(run: Run): Promise<ChunkOutcome> {
     }
   };
 
+  /** Commits what is batched and leaves the rest of the file to the next message. */
+  const handOn = async (): Promise<ChunkOutcome> => {
+    await flush();
+    await pending;
+    await opened.reader.cancel();
+    await run.env.LOADER_QUEUE.send({ kind: 'load', job: job.jobId } satisfies LoaderMessage);
+    run.log('loader chunk handed on', {
+      job: job.jobId,
+      rows: committedRows,
+      offset: committedOffset,
+      chunkRows,
+      ms: Date.now() - started,
+      waitedForDbMs: waitedMs,
+    });
+    return 'continued';
+  };
+
   let finished = false;
   try {
     for (;;) {
-      const { done, value } = await readWithin(opened.reader, READ_IDLE_MS);
-      if (done) break;
-      let bytes = value;
+      const block = await opened.reader.read();
+      if (block === null) break;
+      let bytes = block;
       if (toSkip > 0) {
         if (bytes.byteLength <= toSkip) {
           toSkip -= bytes.byteLength;
@@ -332,19 +372,18 @@ async function loadRows(run: Run): Promise<ChunkOutcome> {
         toSkip = 0;
       }
       await take(parser.push(bytes));
+      // Let the database connection's replies and writes run: a read that
+      // resolves from buffered data does not give the event loop a turn.
+      await new Promise((resolve) => setTimeout(resolve, 0));
       // Progress at least once a second, even with a slow stream.
       if (batch.length > 0 && Date.now() - lastFlush >= 1000) await flush();
-      if (chunkRows >= chunkRowLimit || Date.now() >= deadline) {
-        await flush();
-        await pending;
-        await opened.reader.cancel().catch(() => undefined);
-        await run.env.LOADER_QUEUE.send({ kind: 'load', job: job.jobId } satisfies LoaderMessage);
-        run.log('loader chunk handed on', { job: job.jobId, rows: committedRows, offset: committedOffset });
-        return 'continued';
-      }
+      // At the row limit the loop reads on: the end of the file finishes the
+      // load here, anything else is left for the next message.
+      if (rowsLeft || Date.now() >= deadline) return await handOn();
     }
     if (toSkip > 0) throw new PermanentError(`data file ${resourceUrl} is shorter than the loaded part (it changed)`);
     await take(parser.end());
+    if (rowsLeft) return await handOn();
     await flush();
     await pending;
     finished = true;
@@ -355,25 +394,6 @@ async function loadRows(run: Run): Promise<ChunkOutcome> {
     }
   }
   return finish(run, plan);
-}
-
-/** Longest wait for the next bytes of the data file before the delivery is retried. */
-const READ_IDLE_MS = 60_000;
-
-/** reader.read(), failing (transient) when the server sends nothing for `ms`. */
-async function readWithin(
-  reader: ReadableStreamDefaultReader<Uint8Array>,
-  ms: number,
-): Promise<ReadableStreamReadResult<Uint8Array>> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const idle = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`the data file sent nothing for ${ms / 1000} s`)), ms);
-  });
-  try {
-    return await Promise.race([reader.read(), idle]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 function fractionOf(job: Job): number | null {

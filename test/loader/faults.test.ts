@@ -7,7 +7,7 @@
  */
 import { env } from 'cloudflare:workers';
 import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { getConfig } from '../../src/config.ts';
 import { statusStub } from '../../src/durable/status-client.ts';
 import { withDb } from '../../src/db/client.ts';
@@ -125,6 +125,27 @@ describe('chunked loading', () => {
     const table = factTableName(pub.userid, pub.name);
     expect(await counts(table)).toEqual({ n: '2000', d: '2000', hi: '2000' });
     expect(await status(pub.url)).toMatchObject({ status: 'done', progress: 2000 });
+  });
+
+  it('finishes a load whose previous message stopped exactly at the end of the file', async () => {
+    // Every read looks 25 s later than the last, so each message hands on after
+    // one block: the message after the last block starts at the end of the file.
+    const realNow = Date.now.bind(Date);
+    let skew = 0;
+    const clock = vi.spyOn(Date, 'now').mockImplementation(() => realNow() + (skew += 25_000));
+    try {
+      const sent: LoaderMessage[] = [];
+      const e = drivenEnv(sent, { OS_LOADER_CHUNK_ROWS: '100000' });
+      const pub = await start(e, 'fdp/uk-cra');
+      const messages = await drain(e, sent);
+      expect(messages).toBeGreaterThanOrEqual(3);
+      const [job] = await jobsOf(pub.url);
+      expect(Number(job?.byte_offset)).toBe((await fixture('fdp/uk-cra/dataset.csv')).byteLength);
+      expect(await status(pub.url)).toMatchObject({ status: 'done', progress: 2000 });
+      expect(await counts(factTableName(pub.userid, pub.name))).toEqual({ n: '2000', d: '2000', hi: '2000' });
+    } finally {
+      clock.mockRestore();
+    }
   });
 
   it('skips already-loaded bytes when the server ignores Range', async () => {

@@ -1,0 +1,90 @@
+/**
+ * A batch write as the loader sends it: BEGIN, the checkpoint, COPY with its
+ * data and COMMIT in one message (src/queue/copy-in.ts), against the real
+ * Postgres through the Neon driver.
+ */
+import { describe, expect, it } from 'vitest';
+import { withDb } from '../../src/db/client.ts';
+import { checkpointSql, isCheckpointMoved } from '../../src/queue/checkpoint.ts';
+import { copyRows } from '../../src/queue/copy-in.ts';
+import { config } from '../helpers/app.ts';
+
+const JOB = '0b9d3c1e-2f4a-4e6b-8c7d-9e0f1a2b3c4d';
+
+async function withTable<T>(fn: (db: Parameters<Parameters<typeof withDb>[1]>[0], table: string) => Promise<T>): Promise<T> {
+  const table = `copy_in_${crypto.randomUUID().replace(/-/g, '').slice(0, 12)}`;
+  return withDb(config(), async (db) => {
+    await db.query(`CREATE TABLE ${table} (id bigint PRIMARY KEY, label text, amount numeric)`);
+    await db.query(`DELETE FROM load_jobs WHERE job_id = $1`, [JOB]);
+    await db.query(
+      `INSERT INTO load_jobs (job_id, status_key, userid, state, byte_offset, rows_loaded) VALUES ($1, $2, 'u', 'loading', 0, 0)`,
+      [JOB, `test:${table}`],
+    );
+    try {
+      return await fn(db, table);
+    } finally {
+      await db.query(`DROP TABLE IF EXISTS ${table}`);
+      await db.query(`DELETE FROM load_jobs WHERE job_id = $1`, [JOB]);
+    }
+  });
+}
+
+const copySql = (table: string) => `COPY ${table} (id, label, amount) FROM STDIN`;
+const rows = [
+  ['1', 'tab\there', '1.50'],
+  ['2', null, '-3'],
+  ['3', 'back\\slash\nnewline', '0'],
+];
+
+describe('copyRows in one message with its checkpoint', () => {
+  it('commits the rows and the checkpoint together, values exact', async () => {
+    await withTable(async (db, table) => {
+      await copyRows(db, copySql(table), rows, { before: ['BEGIN', checkpointSql(JOB, 0, 120, 3)], after: ['COMMIT'] });
+      const got = await db.query(`SELECT id::text, label, amount::text FROM ${table} ORDER BY id`);
+      expect(got.rows).toEqual(rows.map(([id, label, amount]) => ({ id, label, amount })));
+      const job = await db.query(`SELECT byte_offset, rows_loaded FROM load_jobs WHERE job_id = $1`, [JOB]);
+      expect(job.rows[0]).toMatchObject({ byte_offset: '120', rows_loaded: '3' });
+    });
+  });
+
+  it('writes nothing when the checkpoint moved, and the connection goes on working', async () => {
+    await withTable(async (db, table) => {
+      const err = await copyRows(db, copySql(table), rows, {
+        before: ['BEGIN', checkpointSql(JOB, 50, 120, 3)],
+        after: ['COMMIT'],
+      }).catch((e: unknown) => e);
+      expect(isCheckpointMoved(err)).toBe(true);
+      await db.query('ROLLBACK');
+      expect((await db.query(`SELECT count(*)::int AS n FROM ${table}`)).rows[0]).toEqual({ n: 0 });
+      const job = await db.query(`SELECT byte_offset::int AS o FROM load_jobs WHERE job_id = $1`, [JOB]);
+      expect(job.rows[0]).toEqual({ o: 0 });
+      // The copy data sent with the failed message was dropped, not read as commands.
+      await copyRows(db, copySql(table), rows, { before: ['BEGIN', checkpointSql(JOB, 0, 120, 3)], after: ['COMMIT'] });
+      expect((await db.query(`SELECT count(*)::int AS n FROM ${table}`)).rows[0]).toEqual({ n: 3 });
+    });
+  });
+
+  it('rolls back the checkpoint when the database refuses a row', async () => {
+    await withTable(async (db, table) => {
+      const bad = [...rows, ['4', 'x', 'not a number']];
+      const err = await copyRows(db, copySql(table), bad, {
+        before: ['BEGIN', checkpointSql(JOB, 0, 160, 4)],
+        after: ['COMMIT'],
+      }).catch((e: unknown) => e);
+      expect(String((err as Error).message)).toMatch(/invalid input syntax for type numeric/);
+      await db.query('ROLLBACK');
+      expect((await db.query(`SELECT count(*)::int AS n FROM ${table}`)).rows[0]).toEqual({ n: 0 });
+      const job = await db.query(`SELECT byte_offset::int AS o, rows_loaded::int AS r FROM load_jobs WHERE job_id = $1`, [JOB]);
+      expect(job.rows[0]).toEqual({ o: 0, r: 0 });
+    });
+  });
+
+  it('sends a batch of many megabytes in one message', async () => {
+    await withTable(async (db, table) => {
+      const many = Array.from({ length: 40_000 }, (_, i) => [String(i + 1), `label ${i} `.repeat(8), `${i}.25`]);
+      await copyRows(db, copySql(table), many, { before: ['BEGIN', checkpointSql(JOB, 0, 1, 40_000)], after: ['COMMIT'] });
+      const got = await db.query(`SELECT count(*)::int AS n, sum(amount)::text AS s FROM ${table}`);
+      expect(got.rows[0]).toEqual({ n: 40_000, s: String((40_000 * 39_999) / 2 + 40_000 * 0.25) + '.00' });
+    });
+  });
+});
