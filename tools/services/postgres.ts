@@ -12,6 +12,8 @@ import { freePort, waitFor } from './util.ts';
 export interface LocalPostgres {
   url: string;
   port: number;
+  /** The cluster's data directory (it names the server's processes). */
+  dataDir: string;
   stop(): Promise<void>;
 }
 
@@ -78,6 +80,7 @@ export async function startPostgres(): Promise<LocalPostgres> {
   return {
     url,
     port,
+    dataDir: data,
     async stop() {
       if (child.exitCode === null) {
         const exited = new Promise((r) => child.once('exit', r));

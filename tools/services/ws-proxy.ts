@@ -44,7 +44,10 @@ export async function startWsProxy(options: { port?: number } = {}): Promise<WsP
       ws.close(1008, 'target not allowed');
       return;
     }
-    const tcp = connect({ host: host.replace(/^\[|\]$/g, ''), port });
+    // noDelay: Nagle's algorithm would hold back each small protocol message
+    // (BEGIN, a checkpoint UPDATE) for up to 40 ms while data is unacknowledged.
+    // Neon's proxy (Go) sends them at once too.
+    const tcp = connect({ host: host.replace(/^\[|\]$/g, ''), port, noDelay: true });
     sockets.add(tcp);
     const pending: Buffer[] = [];
     let open = false;
