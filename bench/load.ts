@@ -10,19 +10,22 @@
  * Everything runs on loopback: a throw-away Postgres, the WebSocket proxy the
  * Neon driver needs locally, and the S3-compatible server.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { migrate } from '../src/db/migrations/index.ts';
 import { connectNode } from '../tools/lib/db.ts';
 import { encodeSecrets, generateRsaKeyPair } from '../tools/lib/secrets.ts';
 import { startPostgres } from '../tools/services/postgres.ts';
-import { startS3Server } from '../tools/services/s3.ts';
 import { freePort } from '../tools/services/util.ts';
-import { startWsProxy } from '../tools/services/ws-proxy.ts';
+import { cpuBetween, sampleCpu } from './lib/cpu.ts';
+import { CSV_HEADER, csvRow, descriptor, FIELDS, prng } from './generate.ts';
+import { Inspector, selfTimes, type CpuProfile } from './lib/inspector.ts';
+import { startWorker } from './lib/runtime.ts';
+import { startServiceChild } from './lib/services.ts';
 
 /** Development-only API key of the throw-away bench stack (not a secret). */
 const API_KEY = 'bench-api-key-development-only';
@@ -34,50 +37,6 @@ function arg(name: string, fallback: number): number {
   const v = i >= 0 ? Number(process.argv[i + 1]) : fallback;
   if (!Number.isInteger(v) || v <= 0) throw new Error(`--${name} must be a positive whole number`);
   return v;
-}
-
-/** A small deterministic PRNG so every run loads the same data. */
-export function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s * 1664525 + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
-}
-
-/** Schema fields of the generated CSV. */
-export const FIELDS = [
-  { name: 'year', type: 'integer' },
-  { name: 'admin_code', type: 'string' },
-  { name: 'admin_label', type: 'string' },
-  { name: 'econ_code', type: 'string' },
-  { name: 'econ_label', type: 'string' },
-  { name: 'func_code', type: 'string' },
-  { name: 'func_label', type: 'string' },
-  { name: 'date', type: 'date' },
-  { name: 'approved', type: 'number' },
-  { name: 'executed', type: 'number' },
-  { name: 'transactions', type: 'integer' },
-  { name: 'capital', type: 'boolean' },
-];
-
-/** Header line of the generated CSV. */
-export const CSV_HEADER =
-  'year,admin_code,admin_label,econ_code,econ_label,func_code,func_label,date,approved,executed,transactions,capital\n';
-
-const WORDS = ['Health', 'Education', 'Transport', 'Defence', 'Culture', 'Housing', 'Water', 'Energy'];
-
-/** Data line `i` (0-based) of the generated CSV; `rnd` is a {@link prng} advanced row by row. */
-export function csvRow(i: number, rnd: () => number): string {
-  const a = Math.floor(rnd() * 200);
-  const e = Math.floor(rnd() * 60);
-  const f = Math.floor(rnd() * 40);
-  const month = 1 + Math.floor(rnd() * 12);
-  const day = 1 + Math.floor(rnd() * 28);
-  return (
-    `${2010 + (i % 10)},A${a},"${WORDS[a % 8]} agency ${a}",E${e},${WORDS[e % 8]} spending ${e},F${f},"${WORDS[f % 8]}, function ${f}",` +
-    `${2010 + (i % 10)}-${String(month).padStart(2, '0')}-${String(day).padStart(2, '0')},${(rnd() * 1e6).toFixed(2)},${(rnd() * 1e6).toFixed(2)},${Math.floor(rnd() * 1000)},${rnd() < 0.3 ? 'true' : 'false'}\n`
-  );
 }
 
 function generateCsv(path: string, rows: number): number {
@@ -99,41 +58,6 @@ function generateCsv(path: string, rows: number): number {
   size += b.length;
   writeFileSync(path, Buffer.concat(out));
   return size;
-}
-
-/** The datapackage.json of the generated CSV, owned by `owner`. */
-export function descriptor(owner: string): Record<string, unknown> {
-  return {
-    name: 'bench-budget',
-    title: 'Benchmark budget',
-    owner,
-    author: 'Bench Mark <bench@example.org>',
-    resources: [{ name: 'budget', path: 'budget.csv', format: 'csv', schema: { fields: FIELDS } }],
-    model: {
-      measures: {
-        approved: { source: 'approved', currency: 'EUR' },
-        executed: { source: 'executed', currency: 'EUR' },
-      },
-      dimensions: {
-        date: { dimensionType: 'datetime', primaryKey: ['year'], attributes: { year: { source: 'year' } } },
-        administrative: {
-          dimensionType: 'classification',
-          primaryKey: ['admin_code'],
-          attributes: { admin_code: { source: 'admin_code' }, admin_label: { source: 'admin_label', labelfor: 'admin_code' } },
-        },
-        economic: {
-          dimensionType: 'classification',
-          primaryKey: ['econ_code'],
-          attributes: { econ_code: { source: 'econ_code' }, econ_label: { source: 'econ_label', labelfor: 'econ_code' } },
-        },
-        functional: {
-          dimensionType: 'classification',
-          primaryKey: ['func_code'],
-          attributes: { func_code: { source: 'func_code' }, func_label: { source: 'func_label', labelfor: 'func_code' } },
-        },
-      },
-    },
-  };
 }
 
 /** The parent pid of a process, from /proc (0 when unknown). */
@@ -170,19 +94,39 @@ function workerdPeakKb(root: number): number {
   return peak;
 }
 
-async function waitUp(url: string, child: ChildProcess): Promise<void> {
-  const until = Date.now() + 60_000;
-  while (Date.now() < until) {
-    if (child.exitCode !== null) throw new Error('wrangler dev exited');
-    try {
-      const res = await fetch(url);
-      if (res.status === 400) return;
-    } catch {
-      // not yet listening
-    }
-    await new Promise((r) => setTimeout(r, 300));
+/**
+ * Authorizes and PUTs the package as a client does; returns the descriptor's URL.
+ * A function of its own so the 100+ MB file buffers are garbage before the load
+ * is timed (this process also runs the S3 server and the WebSocket proxy).
+ */
+async function uploadPackage(base: string, token: string, owner: string, csvPath: string): Promise<string> {
+  const files: Record<string, Buffer> = {
+    'budget.csv': readFileSync(csvPath),
+    'datapackage.json': Buffer.from(JSON.stringify(descriptor(owner))),
+  };
+  const filedata: Record<string, { md5: string; name: string; length: number }> = {};
+  for (const [p, b] of Object.entries(files)) {
+    filedata[p] = { md5: createHash('md5').update(b).digest('base64'), name: p, length: b.length };
   }
-  throw new Error('the Worker did not start');
+  const auth = await fetch(`${base}/datastore/`, {
+    method: 'POST',
+    headers: { 'Auth-Token': token },
+    body: JSON.stringify({ metadata: { owner, name: 'bench-budget' }, filedata }),
+  });
+  if (auth.status !== 200) throw new Error(`authorize: HTTP ${auth.status} ${await auth.text()}`);
+  const grants = ((await auth.json()) as { filedata: Record<string, { upload_url: string; upload_query: Record<string, string[]>; md5: string }> }).filedata;
+  for (const [p, b] of Object.entries(files)) {
+    const g = grants[p];
+    if (!g) throw new Error(`no grant for ${p}`);
+    const q = new URLSearchParams(Object.entries(g.upload_query).map(([k, v]) => [k, v[0] ?? '']));
+    const put = await fetch(`${g.upload_url}?${q}`, {
+      method: 'PUT',
+      body: new Uint8Array(b),
+      headers: { 'Content-MD5': g.md5 },
+    });
+    if (put.status !== 200) throw new Error(`PUT ${p}: HTTP ${put.status}`);
+  }
+  return (grants['datapackage.json'] as { upload_url: string }).upload_url;
 }
 
 async function main(): Promise<void> {
@@ -197,20 +141,24 @@ async function main(): Promise<void> {
 
     const pg = await startPostgres();
     stops.push(() => pg.stop());
-    const proxy = await startWsProxy();
-    stops.push(() => proxy.close());
+    // The S3 server and the WebSocket proxy run in processes of their own (CPU measured apart).
+    const proxyChild = await startServiceChild<{ hostPort: string }>('ws-proxy');
+    stops.push(() => proxyChild.stop());
+    const proxy = proxyChild.info;
     const db = await connectNode(pg.url, proxy.hostPort);
     await migrate(db.client);
-    const s3 = await startS3Server({
+    const s3Child = await startServiceChild<{ hostname: string; port: number }>('s3', {
       accessKeyId: 'bench-access-key',
       secretAccessKey: 'bench-secret-key-not-a-secret',
       bucket: 'datastore',
       directory: join(work, 's3'),
     });
-    stops.push(() => s3.stop());
+    stops.push(() => s3Child.stop());
+    const s3 = s3Child.info;
     const keys = generateRsaKeyPair();
     const owner = 'bench' + createHash('md5').update(String(Date.now())).digest('hex').slice(0, 16);
     const port = await freePort();
+    const inspectorPort = await freePort();
     const base = `http://127.0.0.1:${port}`;
     const vars: Record<string, string> = {
       OS_BASE_URL: base,
@@ -235,23 +183,16 @@ async function main(): Promise<void> {
         'google.secret.key': 'bench-unused',
       }),
     };
-    const varsFile = join(work, 'bench.vars');
-    writeFileSync(varsFile, Object.entries(vars).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join('\n') + '\n', {
-      mode: 0o600,
+    const wranglerDev = process.argv.includes('--wrangler-dev');
+    const worker = await startWorker({
+      port,
+      inspectorPort,
+      vars,
+      work,
+      wranglerDev,
+      verbose: !!process.env.BENCH_VERBOSE,
     });
-    const wrangler = spawn(
-      join(ROOT, 'node_modules', '.bin', 'wrangler'),
-      ['dev', '--port', String(port), '--ip', '127.0.0.1', '--env-file', varsFile, '--persist-to', join(work, 'wrangler'), '--show-interactive-dev-session=false', '--log-level', process.env.BENCH_VERBOSE ? 'info' : 'warn'],
-      {
-        cwd: ROOT,
-        stdio: ['ignore', process.env.BENCH_VERBOSE ? 'inherit' : 'ignore', 'inherit'],
-        env: { ...process.env, WRANGLER_SEND_METRICS: 'false' },
-      },
-    );
-    stops.push(() => {
-      if (wrangler.exitCode === null) wrangler.kill('SIGINT');
-    });
-    await waitUp(`${base}/package/status`, wrangler);
+    stops.push(() => worker.stop());
 
     // Tokens the way an automated client gets them: API key -> user token -> permission token.
     const apiAuth = await fetch(`${base}/user/authenticate_api_key`, { method: 'POST', headers: { 'x-api-key': API_KEY } });
@@ -259,35 +200,29 @@ async function main(): Promise<void> {
     const authz = await fetch(`${base}/user/authorize?service=os.datastore&jwt=${encodeURIComponent(userToken)}`);
     const token = ((await authz.json()) as { token: string }).token;
     if (!token) throw new Error('could not get a permission token');
-    const files: Record<string, Buffer> = {
-      'budget.csv': readFileSync(csvPath),
-      'datapackage.json': Buffer.from(JSON.stringify(descriptor(owner))),
-    };
-    const filedata: Record<string, { md5: string; name: string; length: number }> = {};
-    for (const [p, b] of Object.entries(files)) {
-      filedata[p] = { md5: createHash('md5').update(b).digest('base64'), name: p, length: b.length };
+    const dpUrl = await uploadPackage(base, token, owner, csvPath);
+
+    // The isolate's own heap (what the 128 MB limit counts), sampled through the inspector.
+    const inspector = process.env.BENCH_NO_INSPECTOR ? null : await Inspector.connect(inspectorPort);
+    if (inspector) stops.push(() => inspector.close());
+    const profiling = inspector !== null && process.argv.includes('--profile');
+    if (profiling) {
+      // Debugger.enable slows the isolate down ~2x: only after the profile (for the sources).
+      await inspector?.send('Profiler.enable');
+      await inspector?.send('Profiler.setSamplingInterval', { interval: 200 });
+      await inspector?.send('Profiler.start');
     }
-    const auth = await fetch(`${base}/datastore/`, {
-      method: 'POST',
-      headers: { 'Auth-Token': token },
-      body: JSON.stringify({ metadata: { owner, name: 'bench-budget' }, filedata }),
-    });
-    if (auth.status !== 200) throw new Error(`authorize: HTTP ${auth.status} ${await auth.text()}`);
-    const grants = ((await auth.json()) as { filedata: Record<string, { upload_url: string; upload_query: Record<string, string[]>; md5: string }> }).filedata;
-    for (const [p, b] of Object.entries(files)) {
-      const g = grants[p];
-      if (!g) throw new Error(`no grant for ${p}`);
-      const q = new URLSearchParams(Object.entries(g.upload_query).map(([k, v]) => [k, v[0] ?? '']));
-      const put = await fetch(`${g.upload_url}?${q}`, {
-        method: 'PUT',
-        body: new Uint8Array(b),
-        headers: { 'Content-MD5': g.md5 },
-      });
-      if (put.status !== 200) throw new Error(`PUT ${p}: HTTP ${put.status}`);
-    }
-    const dpUrl = (grants['datapackage.json'] as { upload_url: string }).upload_url;
+    let peakHeap = 0;
+    const heapTimer = setInterval(() => {
+      inspector?.heapUsage().then(
+        (h) => (peakHeap = Math.max(peakHeap, h.usedSize)),
+        () => undefined,
+      );
+    }, 100);
+    stops.push(() => clearInterval(heapTimer));
 
     console.log('loading through the service …');
+    const cpu0 = sampleCpu(worker.rootPid, pg.dataDir, { s3: s3Child.pid, proxy: proxyChild.pid });
     const t0 = performance.now();
     const up = await fetch(`${base}/package/upload?datapackage=${encodeURIComponent(dpUrl)}&jwt=${encodeURIComponent(token)}`, {
       method: 'POST',
@@ -300,7 +235,7 @@ async function main(): Promise<void> {
     let lastSeen = '';
     while (last.status !== 'done' && last.status !== 'fail') {
       await new Promise((r) => setTimeout(r, 250));
-      peakKb = Math.max(peakKb, workerdPeakKb(wrangler.pid ?? 0));
+      peakKb = Math.max(peakKb, workerdPeakKb(worker.rootPid));
       const res = await fetch(`${base}/package/status?datapackage=${encodeURIComponent(dpUrl)}`);
       last = (await res.json()) as typeof last;
       const seen = `${last.status} ${last.progress}`;
@@ -317,7 +252,42 @@ async function main(): Promise<void> {
       }
     }
     const serviceSeconds = (performance.now() - t0) / 1000;
-    peakKb = Math.max(peakKb, workerdPeakKb(wrangler.pid ?? 0));
+    const cpu = cpuBetween(cpu0, sampleCpu(worker.rootPid, pg.dataDir, { s3: s3Child.pid, proxy: proxyChild.pid }));
+    clearInterval(heapTimer);
+    if (profiling && inspector) {
+      const { profile } = await inspector.send<{ profile: CpuProfile }>('Profiler.stop');
+      await inspector.send('Debugger.enable');
+      mkdirSync(join(ROOT, '.cache'), { recursive: true });
+      const file = join(ROOT, '.cache', `bench-load-${Date.now()}.cpuprofile`);
+      writeFileSync(file, JSON.stringify(profile));
+      console.log(`CPU profile of the Worker isolate: ${file}`);
+      // Self time by bundled module (esbuild marks each module with a `// path` comment line).
+      const scripts = new Set(profile.nodes.map((n) => n.callFrame.scriptId).filter((id) => id && id !== '0'));
+      const byModule = new Map<string, number>();
+      for (const scriptId of scripts) {
+        const { scriptSource } = await inspector.send<{ scriptSource: string }>('Debugger.getScriptSource', { scriptId });
+        writeFileSync(file.replace(/\.cpuprofile$/, `.script-${scriptId}.js`), scriptSource);
+        const starts: Array<[number, string]> = [];
+        scriptSource.split('\n').forEach((line, i) => {
+          const m = /^\/\/ ((?:src|node_modules)\/\S+)$/.exec(line);
+          if (m) starts.push([i, (m[1] as string).replace(/^node_modules\/(@[^/]+\/[^/]+|[^/]+)\/.*$/, '$1')]);
+        });
+        for (const f of selfTimes(profile)) {
+          if (f.place.scriptId !== scriptId) continue;
+          let module = '(other)';
+          for (const [line, name] of starts) if (line <= f.place.line) module = name;
+          byModule.set(module, (byModule.get(module) ?? 0) + f.ms);
+        }
+      }
+      for (const [module, ms] of [...byModule].sort((a, b) => b[1] - a[1]).slice(0, 20)) {
+        console.log(`  ${ms.toFixed(0).padStart(7)} ms  ${module}`);
+      }
+      for (const f of selfTimes(profile).slice(0, 30)) {
+        const code = f.place.scriptId && f.place.scriptId !== '0' ? await inspector.sourceAt(f.place) : '';
+        console.log(`  ${f.ms.toFixed(0).padStart(7)} ms ${(f.share * 100).toFixed(1).padStart(5)}%  ${f.name}${code ? `  | ${code}` : ''}`);
+      }
+    }
+    peakKb = Math.max(peakKb, workerdPeakKb(worker.rootPid));
     if (last.status !== 'done') throw new Error(`load failed: ${last.error}`);
     if (last.progress !== rows) throw new Error(`loaded ${last.progress} rows, expected ${rows}`);
 
@@ -330,34 +300,42 @@ async function main(): Promise<void> {
     await db.client.query(`CREATE TABLE bench_copy (LIKE "${fact}" INCLUDING ALL)`);
     await db.client.query('ALTER TABLE bench_copy ALTER COLUMN _id ADD GENERATED ALWAYS AS IDENTITY');
     const cols = FIELDS.map((f) => `"${f.name}"`).join(',');
+    const copyCpu0 = sampleCpu(0, pg.dataDir, {});
     const t1 = performance.now();
     execFileSync('psql', [pg.url, '-v', 'ON_ERROR_STOP=1', '-c', `\\copy bench_copy(${cols}) FROM '${csvPath}' WITH (FORMAT csv, HEADER true)`], {
       stdio: ['ignore', 'ignore', 'inherit'],
     });
     const copySeconds = (performance.now() - t1) / 1000;
+    const copyCpu = cpuBetween(copyCpu0, sampleCpu(0, pg.dataDir, {}));
     await db.close();
 
     const mb = bytes / 1e6;
     const line = (label: string, s: number) =>
       `${label.padEnd(30)} ${s.toFixed(1).padStart(7)} s ${Math.round(rows / s).toLocaleString('en').padStart(10)} rows/s ${(mb / s).toFixed(1).padStart(6)} MB/s`;
     console.log('');
+    console.log(`Worker run by: ${wranglerDev ? 'wrangler dev' : 'Miniflare (workerd) with the deploy bundle'}`);
     console.log(`rows: ${rows.toLocaleString('en')}, columns: ${FIELDS.length}, CSV ${mb.toFixed(1)} MB, ${statSync(csvPath).size} bytes`);
     console.log(line('service (upload -> done)', serviceSeconds));
     console.log(line('psql \\copy', copySeconds));
     console.log(`ratio service / \\copy: ${((copySeconds / serviceSeconds) * 100).toFixed(0)}%`);
+    console.log(`peak JS heap of the Worker isolate: ${(peakHeap / 2 ** 20).toFixed(1)} MiB (sampled every 100 ms)`);
     console.log(`peak RSS of workerd: ${(peakKb / 1024).toFixed(0)} MB`);
+    console.log(
+      `CPU during the load: the Worker's workerd ${cpu.workerd.toFixed(1)} s, ` +
+        (wranglerDev ? `wrangler dev's own processes ${cpu.wrangler.toFixed(1)} s, ` : '') +
+        `Postgres ${cpu.postgres.toFixed(1)} s, ` +
+        `S3 server ${(cpu.named.s3 ?? 0).toFixed(1)} s, WebSocket proxy ${(cpu.named.proxy ?? 0).toFixed(1)} s, bench ${cpu.bench.toFixed(1)} s (wall ${serviceSeconds.toFixed(1)} s, ${availableParallelism()} cores)`,
+    );
+    console.log(`CPU during \\copy: Postgres ${copyCpu.postgres.toFixed(1)} s (psql not counted)`);
   } finally {
     for (const stop of stops.reverse()) await Promise.resolve(stop()).catch(() => undefined);
   }
 }
 
-// Run only as the entry point: bench/memory.ts imports the generator from here.
-if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  main().then(
-    () => process.exit(0),
-    (err: Error) => {
-      console.error(`bench: ${err.message}`);
-      process.exit(1);
-    },
-  );
-}
+main().then(
+  () => process.exit(0),
+  (err: Error) => {
+    console.error(`bench: ${err.stack ?? err.message}${err.cause ? ` (cause: ${String(err.cause)})` : ""}`);
+    process.exit(1);
+  },
+);

@@ -24,7 +24,7 @@ import { CsvParser, type ParsedRow } from '../src/loader/csv.ts';
 import { columnNames } from '../src/loader/naming.ts';
 import { copyText } from '../src/queue/copy-in.ts';
 import { parseFiscalPackage, prepareLoad } from '../src/queue/core.ts';
-import { CSV_HEADER, csvRow, descriptor, FIELDS, prng } from './load.ts';
+import { CSV_HEADER, csvRow, descriptor, FIELDS, prng } from './generate.ts';
 
 /** Size of each chunk pushed to the parser (a typical network read). */
 const CHUNK_BYTES = 64 * 1024;

@@ -1,0 +1,105 @@
+/**
+ * CPU seconds used by the processes of a bench run, from /proc (Linux):
+ * workerd, the Postgres server (postmaster plus live and exited backends)
+ * and the bench's own Node process (S3 server and WebSocket proxy run in it).
+ */
+import { readFileSync, readdirSync } from 'node:fs';
+
+const TICKS = 100; // USER_HZ on Linux
+
+/** utime, stime, cutime, cstime of a process in seconds (null when gone). */
+function times(pid: string): [number, number, number, number] | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // After "state": ppid(1) … utime(11) stime(12) cutime(13) cstime(14)
+    return [Number(f[11]) / TICKS, Number(f[12]) / TICKS, Number(f[13]) / TICKS, Number(f[14]) / TICKS];
+  } catch {
+    return null;
+  }
+}
+
+function cmdline(pid: string): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
+  } catch {
+    return '';
+  }
+}
+
+function ppid(pid: string): string {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1] ?? '0';
+  } catch {
+    return '0';
+  }
+}
+
+/** CPU seconds so far, by part. */
+export interface CpuSample {
+  /** The workerd process running the Worker (the one with the inspector). */
+  workerd: number;
+  /** wrangler's own processes: Node and its front workerd (proxy worker, queue broker). */
+  wrangler: number;
+  postgres: number;
+  bench: number;
+  /** Processes given by pid (children included), by name. */
+  named: Record<string, number>;
+}
+
+/**
+ * Samples CPU use. `rootPid` roots the workerd (and wrangler) processes; `postgresDataDir`
+ * identifies the bench's own Postgres server among others on the machine.
+ */
+export function sampleCpu(rootPid: number, postgresDataDir: string, pids: Record<string, number> = {}): CpuSample {
+  let workerd = 0;
+  let wrangler = 0;
+  let postgres = 0;
+  const all = readdirSync('/proc').filter((p) => /^\d+$/.test(p));
+  let postmaster = '';
+  for (const pid of all) {
+    const cmd = cmdline(pid);
+    // (not the `runuser` that starts it as the postgres user when the bench runs as root)
+    if (cmd.includes('postgres') && cmd.includes(postgresDataDir) && !cmd.startsWith('runuser')) postmaster = pid;
+  }
+  for (const pid of all) {
+    const cmd = cmdline(pid);
+    const t = times(pid);
+    if (!t) continue;
+    if (postmaster && (pid === postmaster || ppid(pid) === postmaster)) {
+      // Exited backends are counted in the postmaster's cutime/cstime.
+      postgres += t[0] + t[1] + (pid === postmaster ? t[2] + t[3] : 0);
+      continue;
+    }
+    if (!cmd.includes('workerd') && !cmd.includes('wrangler')) continue;
+    let fromRoot = false;
+    for (let p = pid, i = 0; p !== '0' && p !== '1' && i < 20; p = ppid(p), i++) {
+      if (p === String(rootPid)) {
+        fromRoot = true;
+        break;
+      }
+    }
+    if (!fromRoot) continue;
+    if (cmd.includes('workerd') && cmd.includes('--inspector-addr')) workerd += t[0] + t[1];
+    else wrangler += t[0] + t[1];
+  }
+  const named: Record<string, number> = {};
+  for (const [name, pid] of Object.entries(pids)) {
+    const t = times(String(pid));
+    named[name] = t ? t[0] + t[1] + t[2] + t[3] : 0;
+  }
+  const own = process.cpuUsage();
+  return { workerd, wrangler, postgres, bench: (own.user + own.system) / 1e6, named };
+}
+
+/** Difference of two samples. */
+export function cpuBetween(a: CpuSample, b: CpuSample): CpuSample {
+  return {
+    workerd: b.workerd - a.workerd,
+    wrangler: b.wrangler - a.wrangler,
+    postgres: b.postgres - a.postgres,
+    bench: b.bench - a.bench,
+    named: Object.fromEntries(Object.entries(b.named).map(([k, v]) => [k, v - (a.named[k] ?? 0)])),
+  };
+}

@@ -1,0 +1,93 @@
+/**
+ * A Worker used only by bench/datapath.ts: runs stages of the loader's data
+ * path (CSV parsing, row casting, COPY text) on a generated CSV held in
+ * memory, so their cost can be measured inside workerd from outside (time
+ * inside a Worker does not advance while it computes).
+ */
+import { Buffer } from 'node:buffer';
+import { CsvParser, type ParsedRow } from '../../src/loader/csv.ts';
+import { columnNames } from '../../src/loader/naming.ts';
+import { blockReader } from '../../src/queue/block-reader.ts';
+import { copyText } from '../../src/queue/copy-in.ts';
+import { parseFiscalPackage, prepareLoad } from '../../src/queue/core.ts';
+import { CSV_HEADER, csvRow, descriptor, FIELDS, prng } from '../generate.ts';
+
+let chunks: Uint8Array[] = [];
+let generatedRows = 0;
+
+function generate(rows: number): void {
+  if (generatedRows === rows) return;
+  const rnd = prng(42);
+  const encoder = new TextEncoder();
+  chunks = [];
+  let text = CSV_HEADER;
+  for (let i = 0; i < rows; i++) {
+    text += csvRow(i, rnd);
+    if (text.length >= 64 * 1024) {
+      chunks.push(encoder.encode(text));
+      text = '';
+    }
+  }
+  chunks.push(encoder.encode(text));
+  generatedRows = rows;
+}
+
+/** Reads `source` (an HTTP URL of the CSV) as the loader does, in blocks (src/queue/block-reader.ts). */
+async function readSource(source: string, onBlock: (block: Uint8Array) => void): Promise<number> {
+  const res = await fetch(source);
+  const reader = blockReader(res.body as ReadableStream<Uint8Array>, { minBytes: 64 * 1024, maxBytes: 256 * 1024, idleMs: 60_000 });
+  let reads = 0;
+  for (let block = await reader.read(); block; block = await reader.read()) {
+    reads++;
+    onBlock(block);
+  }
+  return reads;
+}
+
+export default {
+  async fetch(request: Request): Promise<Response> {
+    const url = new URL(request.url);
+    const source = url.searchParams.get('source');
+    const rows = Number(url.searchParams.get('rows') ?? 100_000);
+    const stage = url.searchParams.get('stage') ?? 'generate';
+    generate(rows);
+    if (stage === 'generate') return Response.json({ rows });
+    const pkg = parseFiscalPackage(descriptor('bench'));
+    const plan = prepareLoad(pkg, 'bench_staging', 'bench_target', columnNames(FIELDS.map((f) => f.name)));
+    const parser = new CsvParser(pkg.resource.dialect, pkg.resource.encoding);
+    let castRow: ((values: string[], row: number) => Array<string | null>) | null = null;
+    let batch: Array<Array<string | null>> = [];
+    let count = 0;
+    let bytes = 0;
+    const take = (parsed: ParsedRow[]): void => {
+      count += parsed.length;
+      if (stage === 'parse') return;
+      castRow ??= plan.caster(parser.header ?? null);
+      for (const r of parsed) {
+        const row = castRow(r.fields, r.row);
+        if (stage === 'copy') {
+          batch.push(row);
+          if (batch.length >= 5000) {
+            bytes += Buffer.from(copyText(batch), 'utf8').length;
+            batch = [];
+          }
+        }
+      }
+    };
+    if (source) {
+      let bytesRead = 0;
+      const reads = await readSource(source, (chunk) => {
+        bytesRead += chunk.byteLength;
+        if (stage !== 'read') take(parser.push(chunk));
+      });
+      if (stage === 'read') return Response.json({ rows, reads, bytesRead });
+      take(parser.end());
+      if (batch.length) bytes += Buffer.from(copyText(batch), 'utf8').length;
+      return Response.json({ rows: count, bytes, reads });
+    }
+    for (const chunk of chunks) take(parser.push(chunk));
+    take(parser.end());
+    if (batch.length) bytes += Buffer.from(copyText(batch), 'utf8').length;
+    return Response.json({ rows: count, bytes });
+  },
+};

@@ -1,0 +1,131 @@
+/**
+ * Runs the Worker for a benchmark. By default: the bundle `wrangler deploy`
+ * would upload (built with --dry-run) in workerd through Miniflare, with the
+ * bindings of wrangler.toml (Durable Object, queue producer and consumer).
+ * With `wranglerDev`, under `wrangler dev` as a developer runs it; wrangler's
+ * own processes (Node and a front workerd) then take part in every request
+ * and outbound connection and use more CPU than the Worker itself, which
+ * says more about the dev tool than the service.
+ */
+import { Miniflare } from 'miniflare';
+import { execFileSync, spawn } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+export interface RunningWorker {
+  url: string;
+  /** Root of the processes that run the Worker (for CPU and memory accounting). */
+  rootPid: number;
+  inspectorPort: number;
+  stop(): Promise<void>;
+}
+
+export interface WorkerOptions {
+  port: number;
+  inspectorPort: number;
+  vars: Record<string, string>;
+  /** Scratch directory (bundle, persisted state). */
+  work: string;
+  wranglerDev: boolean;
+  verbose: boolean;
+}
+
+/** Top-level string settings of wrangler.toml (enough for the bench; no TOML parser needed). */
+function tomlString(toml: string, key: string): string {
+  const m = new RegExp(`^${key}\\s*=\\s*"([^"]*)"`, 'm').exec(toml);
+  if (!m?.[1]) throw new Error(`wrangler.toml has no ${key}`);
+  return m[1];
+}
+
+async function waitUp(url: string, alive: () => boolean): Promise<void> {
+  const until = Date.now() + 60_000;
+  while (Date.now() < until) {
+    if (!alive()) throw new Error('the Worker runtime exited');
+    try {
+      const res = await fetch(url);
+      if (res.status === 400) return;
+    } catch {
+      // not yet listening
+    }
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  throw new Error('the Worker did not start');
+}
+
+export async function startWorker(options: WorkerOptions): Promise<RunningWorker> {
+  const { port, inspectorPort, vars, work } = options;
+  const url = `http://127.0.0.1:${port}`;
+  if (options.wranglerDev) {
+    const varsFile = join(work, 'bench.vars');
+    writeFileSync(varsFile, Object.entries(vars).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join('\n') + '\n', {
+      mode: 0o600,
+    });
+    const child = spawn(
+      join(ROOT, 'node_modules', '.bin', 'wrangler'),
+      ['dev', '--port', String(port), '--ip', '127.0.0.1', '--env-file', varsFile, '--persist-to', join(work, 'wrangler'),
+        '--inspector-port', String(inspectorPort), '--show-interactive-dev-session=false',
+        '--log-level', options.verbose ? 'info' : 'warn'],
+      {
+        cwd: ROOT,
+        stdio: ['ignore', options.verbose ? 'inherit' : 'ignore', 'inherit'],
+        env: { ...process.env, WRANGLER_SEND_METRICS: 'false' },
+      },
+    );
+    await waitUp(`${url}/package/status`, () => child.exitCode === null);
+    return {
+      url,
+      rootPid: child.pid ?? 0,
+      inspectorPort,
+      async stop() {
+        if (child.exitCode === null) child.kill('SIGINT');
+      },
+    };
+  }
+
+  const dist = join(work, 'dist');
+  execFileSync(join(ROOT, 'node_modules', '.bin', 'wrangler'), ['deploy', '--dry-run', '--outdir', dist], {
+    cwd: ROOT,
+    stdio: ['ignore', 'ignore', 'inherit'],
+    env: { ...process.env, WRANGLER_SEND_METRICS: 'false' },
+  });
+  const toml = readFileSync(join(ROOT, 'wrangler.toml'), 'utf8');
+  const mf = new Miniflare({
+    modules: true,
+    scriptPath: join(dist, 'index.js'),
+    modulesRoot: dist,
+    compatibilityDate: tomlString(toml, 'compatibility_date'),
+    compatibilityFlags: ['nodejs_compat'],
+    host: '127.0.0.1',
+    port,
+    inspectorPort,
+    bindings: vars,
+    // The Worker's JSON logs only with BENCH_VERBOSE.
+    handleRuntimeStdio(stdout: Readable, stderr: Readable) {
+      if (options.verbose) {
+        stdout.pipe(process.stdout);
+        stderr.pipe(process.stderr);
+      } else {
+        stdout.resume();
+        stderr.pipe(process.stderr);
+      }
+    },
+    durableObjects: { PACKAGE_STATUS: { className: 'PackageStatus', useSQLite: true } },
+    durableObjectsPersist: join(work, 'do'),
+    queueProducers: { LOADER_QUEUE: 'os-conductor-loader' },
+    queueConsumers: {
+      'os-conductor-loader': { maxBatchSize: 1, maxBatchTimeout: 1, maxRetries: 10, deadLetterQueue: 'os-conductor-loader-dlq' },
+    },
+  });
+  await mf.ready;
+  await waitUp(`${url}/package/status`, () => true);
+  return {
+    url,
+    rootPid: process.pid,
+    inspectorPort,
+    stop: () => mf.dispose(),
+  };
+}
