@@ -138,10 +138,12 @@ function matchPattern(pattern: DatePattern, value: string): DateParts | null {
 
 const pad = (n: number, width = 2): string => String(n).padStart(width, '0');
 
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
 function validDate(year: number, month: number, day: number): boolean {
   if (year < 1 || year > 9999 || month < 1 || month > 12 || day < 1) return false;
-  const days = [31, year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
-  return day <= (days[month - 1] as number);
+  if (month === 2 && day === 29) return year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  return day <= (DAYS_IN_MONTH[month - 1] as number);
 }
 
 function formatDate(p: DateParts): string | null {
@@ -193,11 +195,23 @@ function isoDateTimeParts(value: string): DateParts | null {
   };
 }
 
+/** A canonical YYYY-MM-DD date (returned as it is when valid): the common case, without the pattern machinery. */
+const CANONICAL_DATE = /^\d{4}-\d{2}-\d{2}$/;
+
+function canonicalDate(v: string): boolean {
+  if (v.length !== 10 || !CANONICAL_DATE.test(v)) return false;
+  const year = Number(v.slice(0, 4));
+  const month = Number(v.slice(5, 7));
+  const day = Number(v.slice(8, 10));
+  return validDate(year, month, day);
+}
+
 function dateCaster(field: Field): Caster {
   const format = field.format ?? 'default';
   const hint = 'dates must be YYYY-MM-DD unless the field has a "format" (e.g. "%d/%m/%Y")';
   if (format === 'default') {
     return (v) => {
+      if (canonicalDate(v)) return v;
       const parts = matchPattern(ISO_DATE, v);
       const out = parts && formatDate(parts);
       if (!out) throw new Invalid(`is not a date (${hint})`);
@@ -327,6 +341,8 @@ function booleanCaster(field: Field): Caster {
   const trueValues = new Set(field.trueValues ?? ['true', 'True', 'TRUE', '1']);
   const falseValues = new Set(field.falseValues ?? ['false', 'False', 'FALSE', '0']);
   return (v) => {
+    if (trueValues.has(v)) return 'true';
+    if (falseValues.has(v)) return 'false';
     const t = v.trim();
     if (trueValues.has(t)) return 'true';
     if (falseValues.has(t)) return 'false';
@@ -420,43 +436,59 @@ export function columnIndexes(fields: Field[], header?: string[]): number[] {
   return indexes;
 }
 
+/** Extra options of {@link createRowCaster} about the output row. */
+export interface RowShape {
+  /** Put the 1-based row number (as text) first: the fact table's `_id`. */
+  rowNumberFirst?: boolean;
+}
+
 /**
  * Builds the caster for rows of `fields`. Throws a CastError (row 0) when the
  * header lacks a schema field, and an Error for an unusable field format.
+ *
+ * It runs once per value of a load, so it avoids per-row allocations beyond
+ * the output array: values are read in place, and the usual missing value
+ * (the empty string) is compared directly rather than looked up.
  */
-export function createRowCaster(fields: Field[], options: CastOptions = {}): RowCaster {
+export function createRowCaster(fields: Field[], options: CastOptions = {}, shape: RowShape = {}): RowCaster {
   const defaultMissing = options.missingValues ?? [''];
   const indexes = columnIndexes(fields, options.header);
   const byName = new Map(fields.map((f, i) => [f.name, i]));
-  const plans = fields.map((field) => ({
-    name: field.name,
-    type: field.type,
-    cast: valueCaster(field, options.factors && Object.hasOwn(options.factors, field.name) ? options.factors[field.name] : undefined),
-    missing: new Set(field.missingValues ?? defaultMissing),
-    required: field.constraints?.required === true,
-  }));
+  const plans = fields.map((field, i) => {
+    const missing = new Set(field.missingValues ?? defaultMissing);
+    const only = missing.size === 1 ? ([...missing][0] as string) : null;
+    return {
+      name: field.name,
+      column: indexes[i] as number,
+      cast: valueCaster(field, options.factors && Object.hasOwn(options.factors, field.name) ? options.factors[field.name] : undefined),
+      isMissing: only !== null ? (v: string) => v === only : (v: string) => missing.has(v),
+      required: field.constraints?.required === true,
+    };
+  });
   const partials = Object.entries(options.partialCodes ?? {}).map(([name, chain]) => ({
     target: byName.get(name) ?? -1,
     chain: chain.map((n) => byName.get(n) ?? -1),
   }));
   const width = options.header ? options.header.length : fields.length;
+  const first = shape.rowNumberFirst ? 1 : 0;
+  const count = plans.length;
 
   return (values, rowNumber) => {
     if (values.length !== width) {
       throw new CastError(rowNumber, '', '', `row ${rowNumber} has ${values.length} values but ${options.header ? 'the header has' : 'the schema has'} ${width}`);
     }
-    const raw = indexes.map((i) => values[i] as string);
-    const out: Array<string | null> = new Array<string | null>(plans.length);
-    for (let i = 0; i < plans.length; i++) {
+    const out: Array<string | null> = new Array<string | null>(count + first);
+    if (first) out[0] = String(rowNumber);
+    for (let i = 0; i < count; i++) {
       const plan = plans[i] as (typeof plans)[number];
-      const value = raw[i] as string;
-      if (plan.missing.has(value)) {
+      const value = values[plan.column] as string;
+      if (plan.isMissing(value)) {
         if (plan.required) throw new CastError(rowNumber, plan.name, value, `row ${rowNumber}, column "${plan.name}": a value is required`);
-        out[i] = null;
+        out[i + first] = null;
         continue;
       }
       try {
-        out[i] = plan.cast(value);
+        out[i + first] = plan.cast(value);
       } catch (error) {
         const why = error instanceof Invalid ? error.message : `cannot be cast (${String(error)})`;
         throw new CastError(rowNumber, plan.name, value, `row ${rowNumber}, column "${plan.name}": ${show(value)} ${why}`);
@@ -465,8 +497,17 @@ export function createRowCaster(fields: Field[], options: CastOptions = {}): Row
     // Legacy partial codes join the RAW values of the chain (parents first), as the original did.
     for (const { target, chain } of partials) {
       if (target < 0) continue;
-      const own = out[target];
-      out[target] = own === null || own === '' ? '' : chain.map((c) => (plans[c]?.missing.has(raw[c] as string) ? '' : raw[c])).join(' - ');
+      const own = out[target + first];
+      out[target + first] =
+        own === null || own === ''
+          ? ''
+          : chain
+              .map((c) => {
+                const p = plans[c];
+                const raw = p ? (values[p.column] as string) : '';
+                return p?.isMissing(raw) ? '' : raw;
+              })
+              .join(' - ');
     }
     return out;
   };

@@ -69,14 +69,10 @@ export function prepareLoad(pkg: FiscalPackage, staging: string, target: string,
     insertSql: insertChunkSql(staging, typed),
     copySql: `COPY ${quoteIdent(staging)} (${typed.map((c) => quoteIdent(c.name)).join(', ')}) FROM STDIN`,
     caster(header) {
-      const cast = permanent('cannot read the data', () =>
-        createRowCaster(pkg.resource.fields, castOptionsFor(pkg, header ?? undefined)),
+      // `_id` (the row number) first, as the fact table's columns are.
+      return permanent('cannot read the data', () =>
+        createRowCaster(pkg.resource.fields, castOptionsFor(pkg, header ?? undefined), { rowNumberFirst: true }),
       );
-      return (values, row) => {
-        const out = cast(values, row);
-        out.unshift(String(row));
-        return out;
-      };
     },
     toColumns(rows) {
       const cols: Array<Array<string | null>> = Array.from({ length: width }, () => new Array(rows.length));
