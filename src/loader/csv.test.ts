@@ -6,8 +6,14 @@ import { DEFAULT_DIALECT, type CsvDialect } from './types';
 const enc = new TextEncoder();
 
 /** Parses `bytes` pushed in chunks of `chunkSize` bytes. */
-function parse(bytes: Uint8Array, dialect: Partial<CsvDialect> = {}, chunkSize = bytes.length || 1, encoding = 'utf-8') {
-  const parser = new CsvParser({ ...DEFAULT_DIALECT, ...dialect }, encoding);
+function parse(
+  bytes: Uint8Array,
+  dialect: Partial<CsvDialect> = {},
+  chunkSize = bytes.length || 1,
+  encoding = 'utf-8',
+  fastScan = true,
+) {
+  const parser = new CsvParser({ ...DEFAULT_DIALECT, ...dialect }, encoding, { fastScan });
   const rows: ParsedRow[] = [];
   for (let i = 0; i < bytes.length; i += chunkSize) rows.push(...parser.push(bytes.subarray(i, i + chunkSize)));
   rows.push(...parser.end());
@@ -35,11 +41,12 @@ const cases: Array<[string, string, Partial<CsvDialect>, string[], string[][], n
   ['no header row', '1,2\n3,4\n', { header: false }, [], [['1', '2'], ['3', '4']], [4, 8]],
 ];
 
-describe('CsvParser parses every dialect the same whatever the chunking', () => {
+// Every case runs on both row finders: native byte searches (the default) and the byte loop.
+describe.each([true, false])('CsvParser (fastScan %s) parses every dialect the same whatever the chunking', (fastScan) => {
   it.each(cases)('%s', (_name, text, dialect, header, rows, ends) => {
     const bytes = enc.encode(text);
     for (const chunk of [bytes.length, 1, 2, 3, 7]) {
-      const out = parse(bytes, dialect, chunk);
+      const out = parse(bytes, dialect, chunk, 'utf-8', fastScan);
       expect(out.header ?? []).toEqual(header);
       expect(out.rows.map((r) => r.fields)).toEqual(rows);
       expect(out.rows.map((r) => r.end)).toEqual(ends);
@@ -48,7 +55,7 @@ describe('CsvParser parses every dialect the same whatever the chunking', () => 
   });
 });
 
-describe('CsvParser rejects what is not CSV with the row number', () => {
+describe.each([true, false])('CsvParser (fastScan %s) rejects what is not CSV with the row number', (fastScan) => {
   const errors: Array<[string, string | Uint8Array, Partial<CsvDialect>, string, RegExp, number]> = [
     ['a row with more fields than the header', 'a,b\n1,2\n1,2,3\n', {}, 'utf-8', /data row 2 has 3 fields but the header has 2/, 2],
     ['a row with fewer fields', 'a,b,c\n1,2\n', {}, 'utf-8', /data row 1 has 2 fields/, 1],
@@ -64,7 +71,7 @@ describe('CsvParser rejects what is not CSV with the row number', () => {
     const bytes = typeof input === 'string' ? enc.encode(input) : input;
     let caught: unknown;
     try {
-      parse(bytes, dialect, bytes.length || 1, encoding);
+      parse(bytes, dialect, bytes.length || 1, encoding, fastScan);
     } catch (error) {
       caught = error;
     }
@@ -74,7 +81,7 @@ describe('CsvParser rejects what is not CSV with the row number', () => {
   });
 
   it('refuses a runaway row longer than the limit', () => {
-    const parser = new CsvParser(DEFAULT_DIALECT, 'utf-8', { maxRowBytes: 64 });
+    const parser = new CsvParser(DEFAULT_DIALECT, 'utf-8', { maxRowBytes: 64, fastScan });
     parser.push(enc.encode('a\n'));
     expect(() => parser.push(enc.encode(`"${'x'.repeat(100)}`))).toThrow(/longer than 64 bytes/);
   });
@@ -114,6 +121,39 @@ describe('CsvParser resumes from a byte offset', () => {
     expect(resumed.header).toBeUndefined();
     expect(tail).toEqual(full.rows.slice(1234));
     expect(tail.at(-1)?.end).toBe(bytes.length);
+  });
+});
+
+describe('CsvParser finds the same rows with native searches as with the byte loop', () => {
+  /** A small deterministic PRNG (the same inputs every run). */
+  function prng(seed: number): () => number {
+    let x = seed >>> 0;
+    return () => {
+      x = (x * 1664525 + 1013904223) >>> 0;
+      return x / 2 ** 32;
+    };
+  }
+  const PIECES = ['a', 'bc', ',', ',', '"', '""', '\n', '\r\n', '\r', ' ', 'é', 'x"y', '"q,\nr"', '\t'];
+  const dialects: Array<Partial<CsvDialect>> = [{}, { skipInitialSpace: true }, { doubleQuote: false }, { delimiter: '\t' }, { header: false }];
+
+  it.each(dialects.map((d) => [JSON.stringify(d), d] as const))('random CSV text, dialect %s, random chunks', (_, dialect) => {
+    const rnd = prng(7);
+    for (let round = 0; round < 300; round++) {
+      let text = 'h1,h2,h3\n';
+      const len = 1 + Math.floor(rnd() * 60);
+      for (let k = 0; k < len; k++) text += PIECES[Math.floor(rnd() * PIECES.length)];
+      const bytes = enc.encode(text);
+      const chunk = 1 + Math.floor(rnd() * 12);
+      const outcome = (fastScan: boolean) => {
+        try {
+          const out = parse(bytes, dialect, chunk, 'utf-8', fastScan);
+          return { header: out.header, rows: out.rows };
+        } catch (error) {
+          return { error: (error as Error).message };
+        }
+      };
+      expect(outcome(true), JSON.stringify({ text, chunk })).toEqual(outcome(false));
+    }
   });
 });
 

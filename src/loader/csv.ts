@@ -42,6 +42,8 @@ export interface CsvParserOptions {
   expectedFields?: number;
   /** Longest accepted row in bytes (default 16 MiB): a guard against a runaway quote. */
   maxRowBytes?: number;
+  /** Use the byte-search row finder when the dialect allows it (default true; false for comparison tests). */
+  fastScan?: boolean;
 }
 
 /**
@@ -103,6 +105,10 @@ export class CsvParser {
   private complex = false;
   private rowNumber: number;
   private ended = false;
+  /** Rows are found with native byte searches (see scanFast) rather than byte by byte. */
+  private fast: boolean;
+  /** scanFast: inside a quoted field at scanPos. */
+  private inQuotes = false;
 
   constructor(dialect: CsvDialect = DEFAULT_DIALECT, encoding = 'utf-8', options: CsvParserOptions = {}) {
     if (!isSupportedEncoding(encoding)) {
@@ -131,6 +137,9 @@ export class CsvParser {
     this.wantHeader = this.atStart && dialect.header;
     this.rowNumber = options.rowsBefore ?? 0;
     this.expectFields = options.expectedFields;
+    // Only without an escape character: then a line break ends the row unless
+    // an odd number of quotes precedes it in the row.
+    this.fast = (options.fastScan ?? true) && this.escape === -1;
   }
 
   /** Parses the rows completed by `chunk`; a trailing partial row is kept for the next call. */
@@ -149,7 +158,9 @@ export class CsvParser {
       this.atStart = false;
       this.checkStart();
     }
-    return this.scan(false);
+    // NUL bytes (a binary file) are reported by the byte loop, with their row.
+    if (this.fast && chunk.indexOf(0) !== -1) this.fast = false;
+    return this.fast ? this.scanFast(false) : this.scan(false);
   }
 
   /** Parses what remains (a last row without a line terminator) and checks that no quote is left open. */
@@ -158,8 +169,9 @@ export class CsvParser {
     if (this.atStart) {
       this.atStart = false;
       this.checkStart();
+      if (this.buf.indexOf(0) !== -1) this.fast = false;
     }
-    const rows = this.scan(true);
+    const rows = this.fast ? this.scanFast(true) : this.scan(true);
     this.ended = true;
     return rows;
   }
@@ -178,6 +190,126 @@ export class CsvParser {
     if (head.startsWith('\u00ff\u00fe') || head.startsWith('\u00fe\u00ff')) {
       throw new CsvError('the resource is UTF-16 encoded; save it as UTF-8 CSV', 0);
     }
+  }
+
+  /**
+   * Finds rows with native searches for the quote and the line feed. Outside
+   * quotes the next LF ends the row unless a quote opening a field comes
+   * first (a quote elsewhere in an unquoted field is a literal character, as
+   * in the original's reader); inside quotes only the next quote matters (a
+   * doubled one stays inside). A row holding a CR other than its CRLF's, or a
+   * file with NUL bytes, goes to the byte loop, which treats a lone CR as a
+   * line break and reports NULs with their row. Between pushes the state is
+   * the offset scanned in the unfinished row and whether it is inside quotes.
+   */
+  private scanFast(final: boolean): ParsedRow[] {
+    const rows: ParsedRow[] = [];
+    const b = this.buf;
+    const n = b.length;
+    const quote = this.quote;
+    const delim = this.delim;
+    const doubleQuote = this.doubleQuote;
+    const skipSpace = this.skipInitialSpace;
+    let rowStart = 0;
+    let i = this.scanPos;
+    let inQuotes = this.inQuotes;
+    let quoted = this.complex;
+
+    // Next quote / CR at or after a position, cached: searching again for every
+    // row would rescan the rest of the buffer when they are rare (quadratic).
+    let nextQuote = -2;
+    const quoteFrom = (from: number): number => {
+      if (nextQuote === -2 || (nextQuote !== -1 && nextQuote < from)) nextQuote = b.indexOf(quote, from);
+      return nextQuote;
+    };
+    let nextCr = -2;
+    const crFrom = (from: number): number => {
+      if (nextCr === -2 || (nextCr !== -1 && nextCr < from)) nextCr = b.indexOf(CR, from);
+      return nextCr;
+    };
+    const fieldStartAt = (q: number): boolean => {
+      let p = q - 1;
+      if (skipSpace) while (p >= rowStart && b[p] === SPACE) p--;
+      return p < rowStart || b[p] === delim;
+    };
+
+    for (;;) {
+      if (inQuotes) {
+        const q = quoteFrom(i);
+        if (q === -1 || (q + 1 >= n && doubleQuote && !final)) {
+          // Not closed yet, or a quote that may be the first of a doubled pair.
+          i = q === -1 ? n : q;
+          break;
+        }
+        if (doubleQuote && b[q + 1] === quote) {
+          i = q + 2;
+          continue;
+        }
+        inQuotes = false;
+        i = q + 1;
+        continue;
+      }
+      const lf = b.indexOf(LF, i);
+      const q = quoteFrom(i);
+      if (q !== -1 && (lf === -1 || q < lf)) {
+        quoted = true;
+        if (fieldStartAt(q)) inQuotes = true;
+        i = q + 1;
+        continue;
+      }
+      if (lf === -1) {
+        i = n;
+        break;
+      }
+      let stop = lf;
+      if (stop > rowStart && b[stop - 1] === CR) stop--;
+      const cr = crFrom(rowStart);
+      if (cr !== -1 && cr < stop) return this.toByteLoop(rows, b, rowStart, final);
+      this.emit(rows, b, rowStart, stop, lf + 1, quoted || skipSpace);
+      rowStart = lf + 1;
+      i = rowStart;
+      quoted = false;
+    }
+
+    // A CR in the unfinished row may be a lone CR ending it (the last byte may
+    // be the CR of a CRLF split across pushes).
+    const cr = crFrom(rowStart);
+    if (cr !== -1 && (cr < n - 1 || inQuotes)) return this.toByteLoop(rows, b, rowStart, final);
+    if (final) {
+      if (inQuotes) {
+        throw new CsvError(`a quoted field in data row ${this.rowNumber + 1} is never closed (unbalanced ${this.quoteStr})`, this.rowNumber + 1);
+      }
+      const stop = cr === n - 1 ? n - 1 : n;
+      if (rowStart < n) this.emit(rows, b, rowStart, stop, n, quoted || skipSpace);
+      this.buf = new Uint8Array(0);
+      this.bufOffset += n;
+      this.scanPos = 0;
+      return rows;
+    }
+    this.buf = b.subarray(rowStart);
+    this.bufOffset += rowStart;
+    this.scanPos = i - rowStart;
+    this.inQuotes = inQuotes;
+    this.complex = quoted;
+    if (this.buf.length > this.maxRowBytes) {
+      throw new CsvError(
+        `data row ${this.rowNumber + 1} is longer than ${this.maxRowBytes} bytes: probably an unbalanced ${this.quoteStr} or not a CSV file`,
+        this.rowNumber + 1,
+      );
+    }
+    return rows;
+  }
+
+  /** Leaves the fast path for good: the byte loop parses from `rowStart` (a row start) on. */
+  private toByteLoop(rows: ParsedRow[], b: Uint8Array, rowStart: number, final: boolean): ParsedRow[] {
+    this.fast = false;
+    this.buf = b.subarray(rowStart);
+    this.bufOffset += rowStart;
+    this.scanPos = 0;
+    this.state = State.FieldStart;
+    this.complex = false;
+    const rest = this.scan(final);
+    return rows.length ? rows.concat(rest) : rest;
   }
 
   private scan(final: boolean): ParsedRow[] {
