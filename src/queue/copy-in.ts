@@ -15,20 +15,30 @@ interface PgConnection {
   endCopyFrom(): void;
 }
 
+const SPECIAL = /[\\\t\n\r]/g;
+const ESCAPED: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };
+
+/** Whether `value` has a character COPY's text format escapes (a char loop: faster than a regex on short values). */
+function needsEscape(value: string): boolean {
+  for (let k = 0; k < value.length; k++) {
+    const c = value.charCodeAt(k);
+    if (c === 92 || c === 9 || c === 10 || c === 13) return true;
+  }
+  return false;
+}
+
 /** Escapes one value for COPY's text format (NULL is `\N`). */
 export function copyValue(value: string | null): string {
   if (value === null) return '\\N';
-  if (!/[\\\t\n\r]/.test(value)) return value;
-  return value.replace(/[\\\t\n\r]/g, (c) => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r'));
+  return needsEscape(value) ? value.replace(SPECIAL, (c) => ESCAPED[c] as string) : value;
 }
 
-/** COPY text-format lines for rows of text values. */
+/** COPY text-format lines for rows of text values (one string for the whole batch). */
 export function copyText(rows: ReadonlyArray<ReadonlyArray<string | null>>): string {
   let out = '';
   for (const row of rows) {
-    let line = '';
-    for (let i = 0; i < row.length; i++) line += (i ? '\t' : '') + copyValue(row[i] ?? null);
-    out += line + '\n';
+    const last = row.length - 1;
+    for (let i = 0; i <= last; i++) out += copyValue(row[i] ?? null) + (i < last ? '\t' : '\n');
   }
   return out;
 }
