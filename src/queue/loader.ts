@@ -232,6 +232,9 @@ function planOf(job: Job): PreparedLoad {
   return prepareLoad(parseFiscalPackage(job.descriptor), job.stagingTable, job.targetTable, job.columns);
 }
 
+/** Batch writes queued on the connection at once (see loadRows). */
+const MAX_BATCHES_IN_FLIGHT = 2;
+
 /** Loads rows from the checkpoint on; finishes the job at the end of the file. */
 async function loadRows(run: Run): Promise<ChunkOutcome> {
   const { job, config, db } = run;
@@ -267,7 +270,13 @@ async function loadRows(run: Run): Promise<ChunkOutcome> {
 
   let batch: Array<Array<string | null>> = [];
   let batchEnd = job.byteOffset;
-  let pending: Promise<void> = Promise.resolve();
+  // Batch writes sent and not yet committed, oldest first. Two may be queued on
+  // the connection so Postgres starts the next one as soon as one commits; if
+  // one fails, the next fails too (its checkpoint no longer matches).
+  const inFlight: Array<Promise<void>> = [];
+  const settle = async (): Promise<void> => {
+    while (inFlight.length > 0) await inFlight.shift();
+  };
   let committedOffset = job.byteOffset;
   let committedRows = job.rowsLoaded;
   let chunkRows = 0;
@@ -285,9 +294,9 @@ async function loadRows(run: Run): Promise<ChunkOutcome> {
     const from = committedOffset;
     const newRows = committedRows + rows.length;
     const waitFrom = Date.now();
-    await pending;
+    while (inFlight.length >= MAX_BATCHES_IN_FLIGHT) await inFlight.shift();
     waitedMs += Date.now() - waitFrom;
-    pending = (async () => {
+    const write = (async () => {
       // Rows and checkpoint commit together; a moved checkpoint rolls both back.
       const checkpoint = checkpointSql(job.jobId, from, end, newRows);
       try {
@@ -307,6 +316,8 @@ async function loadRows(run: Run): Promise<ChunkOutcome> {
       job.rowsLoaded = newRows;
       await report(run, 'loading-data', { progress: newRows, fraction: fractionOf(job) });
     })();
+    write.catch(() => undefined); // awaited in order by settle(); not an unhandled rejection meanwhile
+    inFlight.push(write);
     committedOffset = end;
     committedRows = newRows;
     lastFlush = Date.now();
@@ -343,7 +354,7 @@ async function loadRows(run: Run): Promise<ChunkOutcome> {
   /** Commits what is batched and leaves the rest of the file to the next message. */
   const handOn = async (): Promise<ChunkOutcome> => {
     await flush();
-    await pending;
+    await settle();
     await opened.reader.cancel();
     await run.env.LOADER_QUEUE.send({ kind: 'load', job: job.jobId } satisfies LoaderMessage);
     run.log('loader chunk handed on', {
@@ -385,12 +396,12 @@ async function loadRows(run: Run): Promise<ChunkOutcome> {
     await take(parser.end());
     if (rowsLeft) return await handOn();
     await flush();
-    await pending;
+    await settle();
     finished = true;
   } finally {
     if (!finished) {
       // Let an in-flight batch settle so its error (not a stray rejection) is what propagates.
-      await pending.catch(() => undefined);
+      await Promise.allSettled(inFlight);
     }
   }
   return finish(run, plan);
