@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CastError, compileDatePattern, createRowCaster, partialCodeChains, valueCaster } from './cast';
+import { CastError, castsToPlainText, compileDatePattern, createRowCaster, partialCodeChains, valueCaster } from './cast';
 import type { Field, FdpModel } from './types';
 
 const f = (type: string, extra: Partial<Field> = {}): Field => ({ name: 'v', type, ...extra });
@@ -159,5 +159,35 @@ describe('legacy :code:part codes join the parent chain like the original', () =
   it('refuses a part whose parent is not a coded key', () => {
     const broken: FdpModel = { measures: {}, dimensions: { adm: { attributes: { a2: { source: 'admin2!' } }, primaryKey: 'a2' } } };
     expect(() => partialCodeChains(broken, fields)).toThrow(/":code:part" osType, so its "parent" must name an earlier key/);
+  });
+});
+
+describe('castsToPlainText', () => {
+  // COPY skips escaping for these types, so no cast value may hold a tab, line break or backslash.
+  const inputs: Record<string, string[]> = {
+    integer: ['12', ' 12\t', '\n-7 ', '+3'],
+    number: ['1.5', '\t1 000.25\n', ' -0.5 ', '1e3'],
+    boolean: ['true', ' false\t', '\n1', '0'],
+    date: ['2014-01-31', ' 2014-01-31\t', '\n2014-1-3 '],
+    datetime: ['2015-01-31T13:45:00Z', ' 2015-01-31 13:45:00\t'],
+    time: ['13:45:00', '\t13:45:00.25 '],
+    year: ['2014', ' 2014\n'],
+  };
+  it.each(Object.entries(inputs))('%s values are plain', (type, values) => {
+    expect(castsToPlainText(type)).toBe(true);
+    const cast = valueCaster({ name: 'f', type } as Field);
+    for (const v of values) {
+      let out: string | undefined;
+      try {
+        out = cast(v);
+      } catch {
+        continue; // refused values are never written
+      }
+      expect(out, JSON.stringify(v)).not.toMatch(/[\\\t\n\r]/);
+    }
+  });
+
+  it.each(['string', 'any', 'object', 'array', 'geojson', 'duration', 'geopoint', 'yearmonth'])('%s values are escaped', (type) => {
+    expect(castsToPlainText(type)).toBe(false);
   });
 });

@@ -195,15 +195,21 @@ function isoDateTimeParts(value: string): DateParts | null {
   };
 }
 
-/** A canonical YYYY-MM-DD date (returned as it is when valid): the common case, without the pattern machinery. */
-const CANONICAL_DATE = /^\d{4}-\d{2}-\d{2}$/;
+/** Value of the two-digit decimal at `at`, or -1. */
+function twoDigits(v: string, at: number): number {
+  const a = v.charCodeAt(at) - 48;
+  const b = v.charCodeAt(at + 1) - 48;
+  return a >= 0 && a <= 9 && b >= 0 && b <= 9 ? a * 10 + b : -1;
+}
 
+/** A valid canonical YYYY-MM-DD date (returned as it is): the common case, without the pattern machinery. */
 function canonicalDate(v: string): boolean {
-  if (v.length !== 10 || !CANONICAL_DATE.test(v)) return false;
-  const year = Number(v.slice(0, 4));
-  const month = Number(v.slice(5, 7));
-  const day = Number(v.slice(8, 10));
-  return validDate(year, month, day);
+  if (v.length !== 10 || v.charCodeAt(4) !== 45 || v.charCodeAt(7) !== 45) return false;
+  const hi = twoDigits(v, 0);
+  const lo = twoDigits(v, 2);
+  const month = twoDigits(v, 5);
+  const day = twoDigits(v, 8);
+  return hi >= 0 && lo >= 0 && month >= 0 && day >= 0 && validDate(hi * 100 + lo, month, day);
 }
 
 function dateCaster(field: Field): Caster {
@@ -372,6 +378,14 @@ const yearCaster: Caster = (v) => {
   if (!/^[+-]?\d{1,4}$/.test(t)) throw new Invalid('is not a year');
   return String(Number(t));
 };
+
+/** Types whose cast values never hold a backslash, tab or line break (canonical numbers, dates, booleans). */
+const PLAIN_TYPES = new Set(['integer', 'number', 'boolean', 'date', 'datetime', 'time', 'year']);
+
+/** Whether values of `type` come out of the caster free of characters that text formats must escape. */
+export function castsToPlainText(type: string): boolean {
+  return PLAIN_TYPES.has(type);
+}
 
 /** Table Schema types the loader knows (anything else is rejected by descriptor validation). */
 export const KNOWN_TYPES = new Set([

@@ -19,4 +19,10 @@ describe('COPY text format', () => {
   it('writes one tab-separated line per row', () => {
     expect(copyText([['1', 'a', null], ['2', 'b\tc', '']])).toBe('1\ta\t\\N\n2\tb\\tc\t\n');
   });
+
+  it('skips the escape check only for columns marked plain', () => {
+    const rows = [['12', 'x\ty', null]];
+    expect(copyText(rows, [true, false, true])).toBe('12\tx\\ty\t\\N\n');
+    expect(copyText(rows, [false, false, false])).toBe('12\tx\\ty\t\\N\n');
+  });
 });

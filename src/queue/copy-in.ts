@@ -33,15 +33,24 @@ export function copyValue(value: string | null): string {
   return needsEscape(value) ? value.replace(SPECIAL, (c) => ESCAPED[c] as string) : value;
 }
 
-/** COPY text-format lines for rows of text values (one string for the whole batch). */
-export function copyText(rows: ReadonlyArray<ReadonlyArray<string | null>>): string {
+/**
+ * COPY text-format lines for rows of text values (one string for the whole
+ * batch). Columns marked in `plain` are known to need no escaping (numbers,
+ * dates: see castsToPlainText) and are not checked.
+ */
+export function copyText(rows: ReadonlyArray<ReadonlyArray<string | null>>, plain: readonly boolean[] = []): string {
   let out = '';
   for (const row of rows) {
     const last = row.length - 1;
-    for (let i = 0; i <= last; i++) out += copyValue(row[i] ?? null) + (i < last ? '\t' : '\n');
+    for (let i = 0; i <= last; i++) {
+      const v = row[i] ?? null;
+      out += (v === null ? '\\N' : plain[i] ? v : copyValue(v)) + (i < last ? '\t' : '\n');
+    }
   }
   return out;
 }
+
+const ENCODER = new TextEncoder();
 
 /** Largest CopyData message sent at once. */
 const CHUNK_BYTES = 256 * 1024;
@@ -52,6 +61,8 @@ export interface CopyAround {
   before?: string[];
   /** After the COPY (e.g. COMMIT). */
   after?: string[];
+  /** Columns that need no escaping (see copyText). */
+  plain?: readonly boolean[];
 }
 
 /**
@@ -69,7 +80,9 @@ export function copyRows(
   rows: ReadonlyArray<ReadonlyArray<string | null>>,
   around: CopyAround = {},
 ): Promise<void> {
-  const data = Buffer.from(copyText(rows), 'utf8');
+  // TextEncoder is native; the driver wants a Buffer, which wraps the bytes without a copy.
+  const bytes = ENCODER.encode(copyText(rows, around.plain));
+  const data = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const text = [...(around.before ?? []), copySql, ...(around.after ?? [])].join(';\n');
   return new Promise<void>((resolve, reject) => {
     let failure: unknown = null;

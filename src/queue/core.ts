@@ -4,7 +4,7 @@
  * only module here that knows the core's function signatures.
  */
 import { buildBabbageModel } from '../loader/babbage.ts';
-import { castOptionsFor, createRowCaster } from '../loader/cast.ts';
+import { castOptionsFor, castsToPlainText, createRowCaster } from '../loader/cast.ts';
 import { parseDescriptor, resolveResourceUrl } from '../loader/descriptor.ts';
 import { createFactTableSql, factTableColumns, factTableIndexes, insertChunkSql, quoteIdent } from '../loader/sql.ts';
 import type { FiscalPackage } from '../loader/types.ts';
@@ -33,6 +33,8 @@ export interface PreparedLoad {
   insertSql: string;
   /** COPY … FROM STDIN of the same columns (text format). */
   copySql: string;
+  /** Per column (`_id` first): its values never need COPY escaping (see castsToPlainText). */
+  copyPlain: boolean[];
   /**
    * The row caster for a CSV with this header (values are picked by column
    * name) or, without one, by position: one CSV row -> text parameters, row
@@ -68,6 +70,7 @@ export function prepareLoad(pkg: FiscalPackage, staging: string, target: string,
     createSql: createFactTableSql(staging, typed, { indexes: factTableIndexes(pkg) }),
     insertSql: insertChunkSql(staging, typed),
     copySql: `COPY ${quoteIdent(staging)} (${typed.map((c) => quoteIdent(c.name)).join(', ')}) FROM STDIN`,
+    copyPlain: [true, ...pkg.resource.fields.map((f) => castsToPlainText(f.type))],
     caster(header) {
       // `_id` (the row number) first, as the fact table's columns are.
       return permanent('cannot read the data', () =>

@@ -301,7 +301,7 @@ async function loadRows(run: Run): Promise<ChunkOutcome> {
       const checkpoint = checkpointSql(job.jobId, from, end, newRows);
       try {
         if (config.OS_LOADER_INSERT_METHOD === 'copy') {
-          await copyRows(db, plan.copySql, rows, { before: ['BEGIN', checkpoint], after: ['COMMIT'] });
+          await copyRows(db, plan.copySql, rows, { before: ['BEGIN', checkpoint], after: ['COMMIT'], plain: plan.copyPlain });
         } else {
           await transaction(db, async () => {
             await db.query(checkpoint);
