@@ -214,6 +214,8 @@ export class CsvParser {
     let i = this.scanPos;
     let inQuotes = this.inQuotes;
     let quoted = this.complex;
+    // Complete rows of this push (start, stop, termEnd, complex), emitted together.
+    const found: number[] = [];
 
     // Next quote / CR at or after a position, cached: searching again for every
     // row would rescan the rest of the buffer when they are rare (quadratic).
@@ -264,13 +266,17 @@ export class CsvParser {
       let stop = lf;
       if (stop > rowStart && b[stop - 1] === CR) stop--;
       const cr = crFrom(rowStart);
-      if (cr !== -1 && cr < stop) return this.toByteLoop(rows, b, rowStart, final);
-      this.emit(rows, b, rowStart, stop, lf + 1, quoted || skipSpace);
+      if (cr !== -1 && cr < stop) {
+        this.emitFound(rows, b, found);
+        return this.toByteLoop(rows, b, rowStart, final);
+      }
+      found.push(rowStart, stop, lf + 1, quoted || skipSpace ? 1 : 0);
       rowStart = lf + 1;
       i = rowStart;
       quoted = false;
     }
 
+    this.emitFound(rows, b, found);
     // A CR in the unfinished row may be a lone CR ending it (the last byte may
     // be the CR of a CRLF split across pushes).
     const cr = crFrom(rowStart);
@@ -409,12 +415,45 @@ export class CsvParser {
     return rows;
   }
 
-  private emit(rows: ParsedRow[], b: Uint8Array, start: number, stop: number, termEnd: number, complex: boolean): void {
+  /**
+   * Emits rows found by scanFast (flat: start, stop, termEnd, complex). Their
+   * bytes are decoded in one call; when every byte became one character (ASCII
+   * UTF-8, or a single-byte encoding) each row is a slice of that text, else
+   * each row is decoded on its own (which also names a row with bad bytes).
+   */
+  private emitFound(rows: ParsedRow[], b: Uint8Array, found: number[]): void {
+    if (found.length === 0) return;
+    const from = found[0] as number;
+    const to = found[found.length - 3] as number;
+    let text: string | undefined;
+    try {
+      const decoded = this.decoder.decode(b.subarray(from, to));
+      if (decoded.length === to - from) text = decoded;
+    } catch {
+      text = undefined;
+    }
+    for (let k = 0; k < found.length; k += 4) {
+      const start = found[k] as number;
+      const stop = found[k + 1] as number;
+      this.emit(rows, b, start, stop, found[k + 2] as number, found[k + 3] === 1, text?.slice(start - from, stop - from));
+    }
+    found.length = 0;
+  }
+
+  private emit(
+    rows: ParsedRow[],
+    b: Uint8Array,
+    start: number,
+    stop: number,
+    termEnd: number,
+    complex: boolean,
+    decoded?: string,
+  ): void {
     if (stop === start) return; // blank line: skipped, as the original's reader did
     const rowNo = this.wantHeader ? 0 : this.rowNumber + 1;
     let text: string;
     try {
-      text = this.decoder.decode(b.subarray(start, stop));
+      text = decoded ?? this.decoder.decode(b.subarray(start, stop));
     } catch {
       throw new CsvError(
         `${rowNo === 0 ? 'the header row' : `data row ${rowNo}`} is not valid ${this.decoder.encoding} text (set the resource's "encoding")`,
