@@ -51,9 +51,9 @@ export function csvRow(i: number, rnd: () => number): string {
 }
 
 /** The datapackage.json of the generated CSV, owned by `owner`. */
-export function descriptor(owner: string): Record<string, unknown> {
+export function descriptor(owner: string, name = 'bench-budget'): Record<string, unknown> {
   return {
-    name: 'bench-budget',
+    name,
     title: 'Benchmark budget',
     owner,
     author: 'Bench Mark <bench@example.org>',

@@ -21,7 +21,7 @@ import { connectNode } from '../tools/lib/db.ts';
 import { encodeSecrets, generateRsaKeyPair } from '../tools/lib/secrets.ts';
 import { startPostgres } from '../tools/services/postgres.ts';
 import { freePort } from '../tools/services/util.ts';
-import { cpuBetween, sampleCpu } from './lib/cpu.ts';
+import { cpuBetween, sampleCpu, type CpuSample } from './lib/cpu.ts';
 import { CSV_HEADER, csvRow, descriptor, FIELDS, prng } from './generate.ts';
 import { Inspector, selfTimes, type CpuProfile } from './lib/inspector.ts';
 import { startWorker } from './lib/runtime.ts';
@@ -99,10 +99,10 @@ function workerdPeakKb(root: number): number {
  * A function of its own so the 100+ MB file buffers are garbage before the load
  * is timed (this process also runs the S3 server and the WebSocket proxy).
  */
-async function uploadPackage(base: string, token: string, owner: string, csvPath: string): Promise<string> {
+async function uploadPackage(base: string, token: string, owner: string, name: string, csvPath: string): Promise<string> {
   const files: Record<string, Buffer> = {
     'budget.csv': readFileSync(csvPath),
-    'datapackage.json': Buffer.from(JSON.stringify(descriptor(owner))),
+    'datapackage.json': Buffer.from(JSON.stringify(descriptor(owner, name))),
   };
   const filedata: Record<string, { md5: string; name: string; length: number }> = {};
   for (const [p, b] of Object.entries(files)) {
@@ -111,7 +111,7 @@ async function uploadPackage(base: string, token: string, owner: string, csvPath
   const auth = await fetch(`${base}/datastore/`, {
     method: 'POST',
     headers: { 'Auth-Token': token },
-    body: JSON.stringify({ metadata: { owner, name: 'bench-budget' }, filedata }),
+    body: JSON.stringify({ metadata: { owner, name }, filedata }),
   });
   if (auth.status !== 200) throw new Error(`authorize: HTTP ${auth.status} ${await auth.text()}`);
   const grants = ((await auth.json()) as { filedata: Record<string, { upload_url: string; upload_query: Record<string, string[]>; md5: string }> }).filedata;
@@ -129,8 +129,188 @@ async function uploadPackage(base: string, token: string, owner: string, csvPath
   return (grants['datapackage.json'] as { upload_url: string }).upload_url;
 }
 
+interface RunContext {
+  base: string;
+  token: string;
+  owner: string;
+  csvPath: string;
+  rows: number;
+  db: Awaited<ReturnType<typeof connectNode>>;
+  pg: { url: string; dataDir: string };
+  inspector: Inspector | null;
+  rootPid: number;
+  named: Record<string, number>;
+}
+
+interface ServiceResult {
+  seconds: number;
+  table: string;
+  cpu: CpuSample;
+  peakHeap: number;
+  peakKb: number;
+}
+
+interface RunResult {
+  service: ServiceResult;
+  copy: { seconds: number; cpu: CpuSample };
+}
+
+/** One load as a client does it: upload, /package/upload, poll /package/status until done. */
+async function loadThroughService(ctx: RunContext, run: number, profiling: boolean): Promise<ServiceResult> {
+  const { base, token, inspector, rows, db } = ctx;
+  const dpUrl = await uploadPackage(base, token, ctx.owner, `bench-budget-${run}`, ctx.csvPath);
+  if (profiling && inspector) {
+    await inspector.send('Profiler.enable');
+    await inspector.send('Profiler.setSamplingInterval', { interval: 200 });
+    await inspector.send('Profiler.start');
+  }
+  let peakHeap = 0;
+  const heapTimer = setInterval(() => {
+    inspector?.heapUsage().then(
+      (h) => (peakHeap = Math.max(peakHeap, h.usedSize)),
+      () => undefined,
+    );
+  }, 100);
+  try {
+    console.log(`run ${run}: loading through the service …`);
+    const cpu0 = sampleCpu(ctx.rootPid, ctx.pg.dataDir, ctx.named);
+    const t0 = performance.now();
+    const up = await fetch(`${base}/package/upload?datapackage=${encodeURIComponent(dpUrl)}&jwt=${encodeURIComponent(token)}`, {
+      method: 'POST',
+    });
+    const upBody = (await up.json()) as { status: string };
+    if (upBody.status !== 'queued') throw new Error(`upload: ${JSON.stringify(upBody)}`);
+    let last: { status: string; progress: number; error?: string; steps?: unknown } = { status: 'queued', progress: 0 };
+    let peakKb = 0;
+    let lastChange = Date.now();
+    let lastSeen = '';
+    while (last.status !== 'done' && last.status !== 'fail') {
+      await new Promise((r) => setTimeout(r, 250));
+      peakKb = Math.max(peakKb, workerdPeakKb(ctx.rootPid));
+      const res = await fetch(`${base}/package/status?datapackage=${encodeURIComponent(dpUrl)}`);
+      last = (await res.json()) as typeof last;
+      const seen = `${last.status} ${last.progress}`;
+      if (seen !== lastSeen) {
+        lastSeen = seen;
+        lastChange = Date.now();
+        if (process.env.BENCH_VERBOSE) console.log(`  ${seen}`);
+      } else if (Date.now() - lastChange > 600_000) {
+        const activity = await db.client.query(
+          `SELECT pid, state, wait_event_type, wait_event, left(query, 120) AS query FROM pg_stat_activity WHERE datname = current_database()`,
+        );
+        console.error(JSON.stringify(activity.rows, null, 1));
+        throw new Error(`no progress for 10 minutes (${seen})`);
+      }
+    }
+    const seconds = (performance.now() - t0) / 1000;
+    const cpu = cpuBetween(cpu0, sampleCpu(ctx.rootPid, ctx.pg.dataDir, ctx.named));
+    if (profiling && inspector) await printProfile(inspector);
+    peakKb = Math.max(peakKb, workerdPeakKb(ctx.rootPid));
+    if (last.status !== 'done') throw new Error(`load failed: ${last.error}`);
+    if (process.env.BENCH_VERBOSE) console.log(`  time per status (ms): ${JSON.stringify(last.steps)}`);
+    if (last.progress !== rows) throw new Error(`loaded ${last.progress} rows, expected ${rows}`);
+    const table = (await db.client.query(`SELECT target_table FROM load_jobs WHERE status_key = $1`, [dpUrl])).rows[0]
+      ?.target_table as string;
+    const n = Number((await db.client.query(`SELECT count(*)::int AS n FROM "${table}"`)).rows[0]?.n);
+    if (n !== rows) throw new Error(`table has ${n} rows`);
+    return { seconds, table, cpu, peakHeap, peakKb };
+  } finally {
+    clearInterval(heapTimer);
+  }
+}
+
+/** The same CSV with `psql \\copy` into a table like the fact table (same columns, key and indexes). */
+async function loadWithCopy(ctx: RunContext, run: number, fact: string): Promise<{ seconds: number; cpu: CpuSample }> {
+  console.log(`run ${run}: loading the same CSV with psql \\copy …`);
+  const table = `bench_copy_${run}`;
+  await ctx.db.client.query(`CREATE TABLE ${table} (LIKE "${fact}" INCLUDING ALL)`);
+  await ctx.db.client.query(`ALTER TABLE ${table} ALTER COLUMN _id ADD GENERATED ALWAYS AS IDENTITY`);
+  const cols = FIELDS.map((f) => `"${f.name}"`).join(',');
+  const cpu0 = sampleCpu(0, ctx.pg.dataDir, {});
+  const t1 = performance.now();
+  execFileSync(
+    'psql',
+    [ctx.pg.url, '-v', 'ON_ERROR_STOP=1', '-c', `\\copy ${table}(${cols}) FROM '${ctx.csvPath}' WITH (FORMAT csv, HEADER true)`],
+    { stdio: ['ignore', 'ignore', 'inherit'] },
+  );
+  const seconds = (performance.now() - t1) / 1000;
+  await new Promise((r) => setTimeout(r, 300)); // the postmaster reaps the backend (its CPU moves to cutime)
+  const cpu = cpuBetween(cpu0, sampleCpu(0, ctx.pg.dataDir, {}));
+  return { seconds, cpu };
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
+function report(results: RunResult[], info: { rows: number; bytes: number; csvPath: string; wranglerDev: boolean }): void {
+  const { rows, bytes, wranglerDev } = info;
+  const mb = bytes / 1e6;
+  const line = (label: string, s: number) =>
+    `${label.padEnd(30)} ${s.toFixed(1).padStart(7)} s ${Math.round(rows / s).toLocaleString('en').padStart(10)} rows/s ${(mb / s).toFixed(1).padStart(6)} MB/s`;
+  const service = median(results.map((r) => r.service.seconds));
+  const copy = median(results.map((r) => r.copy.seconds));
+  const ratio = median(results.map((r) => r.copy.seconds / r.service.seconds));
+  const cpu = (pick: (c: CpuSample) => number) => median(results.map((r) => pick(r.service.cpu))).toFixed(1);
+  console.log('');
+  console.log(`Worker run by: ${wranglerDev ? 'wrangler dev' : 'Miniflare (workerd) with the deploy bundle'}`);
+  console.log(`rows: ${rows.toLocaleString('en')}, columns: ${FIELDS.length}, CSV ${mb.toFixed(1)} MB, ${statSync(info.csvPath).size} bytes`);
+  console.log(`medians of ${results.length} run(s), each run: service load, then \\copy`);
+  console.log(line('service (upload -> done)', service));
+  console.log(line('psql \\copy', copy));
+  console.log(`ratio service / \\copy: ${(ratio * 100).toFixed(0)}% (per run: ${results.map((r) => `${((r.copy.seconds / r.service.seconds) * 100).toFixed(0)}%`).join(', ')})`);
+  const heap = Math.max(...results.map((r) => r.service.peakHeap));
+  console.log(heap > 0 ? `peak JS heap of the Worker isolate: ${(heap / 2 ** 20).toFixed(1)} MiB (sampled every 100 ms)` : 'peak JS heap: not sampled (BENCH_NO_INSPECTOR)');
+  console.log(`peak RSS of workerd: ${(Math.max(...results.map((r) => r.service.peakKb)) / 1024).toFixed(0)} MB`);
+  console.log(
+    `CPU during the load: the Worker's workerd ${cpu((c) => c.workerd)} s, ` +
+      (wranglerDev ? `wrangler dev's own processes ${cpu((c) => c.wrangler)} s, ` : '') +
+      `Postgres ${cpu((c) => c.postgres)} s, S3 server ${cpu((c) => c.named.s3 ?? 0)} s, WebSocket proxy ${cpu((c) => c.named.proxy ?? 0)} s, ` +
+      `bench ${cpu((c) => c.bench)} s (wall ${service.toFixed(1)} s, ${availableParallelism()} cores)`,
+  );
+  console.log(`CPU during \\copy: Postgres ${median(results.map((r) => r.copy.cpu.postgres)).toFixed(1)} s (psql not counted)`);
+}
+
+/** Prints the Worker's CPU profile: self time by bundled module and by function. */
+async function printProfile(inspector: Inspector): Promise<void> {
+  const { profile } = await inspector.send<{ profile: CpuProfile }>('Profiler.stop');
+  // Debugger.enable slows the isolate down: only now, for the sources.
+  await inspector.send('Debugger.enable');
+  mkdirSync(join(ROOT, '.cache'), { recursive: true });
+  const file = join(ROOT, '.cache', `bench-load-${Date.now()}.cpuprofile`);
+  writeFileSync(file, JSON.stringify(profile));
+  console.log(`CPU profile of the Worker isolate: ${file}`);
+  // Self time by bundled module (esbuild marks each module with a `// path` comment line).
+  const scripts = new Set(profile.nodes.map((n) => n.callFrame.scriptId).filter((id) => id && id !== '0'));
+  const byModule = new Map<string, number>();
+  for (const scriptId of scripts) {
+    const { scriptSource } = await inspector.send<{ scriptSource: string }>('Debugger.getScriptSource', { scriptId });
+    const starts: Array<[number, string]> = [];
+    scriptSource.split('\n').forEach((line, i) => {
+      const m = /^\/\/ ((?:src|node_modules)\/\S+)$/.exec(line);
+      if (m) starts.push([i, (m[1] as string).replace(/^node_modules\/(@[^/]+\/[^/]+|[^/]+)\/.*$/, '$1')]);
+    });
+    for (const f of selfTimes(profile)) {
+      if (f.place.scriptId !== scriptId) continue;
+      let module = '(other)';
+      for (const [line, name] of starts) if (line <= f.place.line) module = name;
+      byModule.set(module, (byModule.get(module) ?? 0) + f.ms);
+    }
+  }
+  for (const [module, ms] of [...byModule].sort((a, b) => b[1] - a[1]).slice(0, 20)) {
+    console.log(`  ${ms.toFixed(0).padStart(7)} ms  ${module}`);
+  }
+  for (const f of selfTimes(profile).slice(0, 30)) {
+    const code = f.place.scriptId && f.place.scriptId !== '0' ? await inspector.sourceAt(f.place) : '';
+    console.log(`  ${f.ms.toFixed(0).padStart(7)} ms ${(f.share * 100).toFixed(1).padStart(5)}%  ${f.name}${code ? `  | ${code}` : ''}`);
+  }
+}
+
 async function main(): Promise<void> {
   const rows = arg('rows', 1_000_000);
+  const runs = arg('runs', 3);
   const work = mkdtempSync(join(tmpdir(), 'os-bench-'));
   const stops: Array<() => Promise<void> | void> = [() => rmSync(work, { recursive: true, force: true })];
   try {
@@ -200,134 +380,25 @@ async function main(): Promise<void> {
     const authz = await fetch(`${base}/user/authorize?service=os.datastore&jwt=${encodeURIComponent(userToken)}`);
     const token = ((await authz.json()) as { token: string }).token;
     if (!token) throw new Error('could not get a permission token');
-    const dpUrl = await uploadPackage(base, token, owner, csvPath);
-
     // The isolate's own heap (what the 128 MB limit counts), sampled through the inspector.
     const inspector = process.env.BENCH_NO_INSPECTOR ? null : await Inspector.connect(inspectorPort);
     if (inspector) stops.push(() => inspector.close());
-    const profiling = inspector !== null && process.argv.includes('--profile');
-    if (profiling) {
-      // Debugger.enable slows the isolate down ~2x: only after the profile (for the sources).
-      await inspector?.send('Profiler.enable');
-      await inspector?.send('Profiler.setSamplingInterval', { interval: 200 });
-      await inspector?.send('Profiler.start');
-    }
-    let peakHeap = 0;
-    const heapTimer = setInterval(() => {
-      inspector?.heapUsage().then(
-        (h) => (peakHeap = Math.max(peakHeap, h.usedSize)),
-        () => undefined,
+    const ctx: RunContext = {
+      base, token, owner, csvPath, rows, db, pg, inspector, rootPid: worker.rootPid,
+      named: { s3: s3Child.pid, proxy: proxyChild.pid },
+    };
+    const results: RunResult[] = [];
+    for (let run = 1; run <= runs; run++) {
+      const service = await loadThroughService(ctx, run, run === 1 && process.argv.includes('--profile'));
+      const copy = await loadWithCopy(ctx, run, service.table);
+      results.push({ service, copy });
+      console.log(
+        `run ${run}: service ${service.seconds.toFixed(1)} s, \\copy ${copy.seconds.toFixed(1)} s, ratio ${((copy.seconds / service.seconds) * 100).toFixed(0)}%` +
+          ` (CPU stolen by the hypervisor: ${service.cpu.steal.toFixed(1)} s during the load, ${copy.cpu.steal.toFixed(1)} s during \\copy)`,
       );
-    }, 100);
-    stops.push(() => clearInterval(heapTimer));
-
-    console.log('loading through the service …');
-    const cpu0 = sampleCpu(worker.rootPid, pg.dataDir, { s3: s3Child.pid, proxy: proxyChild.pid });
-    const t0 = performance.now();
-    const up = await fetch(`${base}/package/upload?datapackage=${encodeURIComponent(dpUrl)}&jwt=${encodeURIComponent(token)}`, {
-      method: 'POST',
-    });
-    const upBody = (await up.json()) as { status: string };
-    if (upBody.status !== 'queued') throw new Error(`upload: ${JSON.stringify(upBody)}`);
-    let last: { status: string; progress: number; error?: string } = { status: 'queued', progress: 0 };
-    let peakKb = 0;
-    let lastChange = Date.now();
-    let lastSeen = '';
-    while (last.status !== 'done' && last.status !== 'fail') {
-      await new Promise((r) => setTimeout(r, 250));
-      peakKb = Math.max(peakKb, workerdPeakKb(worker.rootPid));
-      const res = await fetch(`${base}/package/status?datapackage=${encodeURIComponent(dpUrl)}`);
-      last = (await res.json()) as typeof last;
-      const seen = `${last.status} ${last.progress}`;
-      if (seen !== lastSeen) {
-        lastSeen = seen;
-        lastChange = Date.now();
-        if (process.env.BENCH_VERBOSE) console.log(`  ${seen}`);
-      } else if (Date.now() - lastChange > 600_000) {
-        const activity = await db.client.query(
-          `SELECT pid, state, wait_event_type, wait_event, left(query, 120) AS query FROM pg_stat_activity WHERE datname = current_database()`,
-        );
-        console.error(JSON.stringify(activity.rows, null, 1));
-        throw new Error(`no progress for 10 minutes (${seen})`);
-      }
     }
-    const serviceSeconds = (performance.now() - t0) / 1000;
-    const cpu = cpuBetween(cpu0, sampleCpu(worker.rootPid, pg.dataDir, { s3: s3Child.pid, proxy: proxyChild.pid }));
-    clearInterval(heapTimer);
-    if (profiling && inspector) {
-      const { profile } = await inspector.send<{ profile: CpuProfile }>('Profiler.stop');
-      await inspector.send('Debugger.enable');
-      mkdirSync(join(ROOT, '.cache'), { recursive: true });
-      const file = join(ROOT, '.cache', `bench-load-${Date.now()}.cpuprofile`);
-      writeFileSync(file, JSON.stringify(profile));
-      console.log(`CPU profile of the Worker isolate: ${file}`);
-      // Self time by bundled module (esbuild marks each module with a `// path` comment line).
-      const scripts = new Set(profile.nodes.map((n) => n.callFrame.scriptId).filter((id) => id && id !== '0'));
-      const byModule = new Map<string, number>();
-      for (const scriptId of scripts) {
-        const { scriptSource } = await inspector.send<{ scriptSource: string }>('Debugger.getScriptSource', { scriptId });
-        writeFileSync(file.replace(/\.cpuprofile$/, `.script-${scriptId}.js`), scriptSource);
-        const starts: Array<[number, string]> = [];
-        scriptSource.split('\n').forEach((line, i) => {
-          const m = /^\/\/ ((?:src|node_modules)\/\S+)$/.exec(line);
-          if (m) starts.push([i, (m[1] as string).replace(/^node_modules\/(@[^/]+\/[^/]+|[^/]+)\/.*$/, '$1')]);
-        });
-        for (const f of selfTimes(profile)) {
-          if (f.place.scriptId !== scriptId) continue;
-          let module = '(other)';
-          for (const [line, name] of starts) if (line <= f.place.line) module = name;
-          byModule.set(module, (byModule.get(module) ?? 0) + f.ms);
-        }
-      }
-      for (const [module, ms] of [...byModule].sort((a, b) => b[1] - a[1]).slice(0, 20)) {
-        console.log(`  ${ms.toFixed(0).padStart(7)} ms  ${module}`);
-      }
-      for (const f of selfTimes(profile).slice(0, 30)) {
-        const code = f.place.scriptId && f.place.scriptId !== '0' ? await inspector.sourceAt(f.place) : '';
-        console.log(`  ${f.ms.toFixed(0).padStart(7)} ms ${(f.share * 100).toFixed(1).padStart(5)}%  ${f.name}${code ? `  | ${code}` : ''}`);
-      }
-    }
-    peakKb = Math.max(peakKb, workerdPeakKb(worker.rootPid));
-    if (last.status !== 'done') throw new Error(`load failed: ${last.error}`);
-    if (last.progress !== rows) throw new Error(`loaded ${last.progress} rows, expected ${rows}`);
-
-    const fact = (await db.client.query(`SELECT target_table FROM load_jobs WHERE status_key = $1`, [dpUrl])).rows[0]
-      ?.target_table as string;
-    const n = Number((await db.client.query(`SELECT count(*)::int AS n FROM "${fact}"`)).rows[0]?.n);
-    if (n !== rows) throw new Error(`table has ${n} rows`);
-
-    console.log('loading the same CSV with psql \\copy …');
-    await db.client.query(`CREATE TABLE bench_copy (LIKE "${fact}" INCLUDING ALL)`);
-    await db.client.query('ALTER TABLE bench_copy ALTER COLUMN _id ADD GENERATED ALWAYS AS IDENTITY');
-    const cols = FIELDS.map((f) => `"${f.name}"`).join(',');
-    const copyCpu0 = sampleCpu(0, pg.dataDir, {});
-    const t1 = performance.now();
-    execFileSync('psql', [pg.url, '-v', 'ON_ERROR_STOP=1', '-c', `\\copy bench_copy(${cols}) FROM '${csvPath}' WITH (FORMAT csv, HEADER true)`], {
-      stdio: ['ignore', 'ignore', 'inherit'],
-    });
-    const copySeconds = (performance.now() - t1) / 1000;
-    await new Promise((r) => setTimeout(r, 300)); // the postmaster reaps the backend (its CPU moves to cutime)
-    const copyCpu = cpuBetween(copyCpu0, sampleCpu(0, pg.dataDir, {}));
     await db.close();
-
-    const mb = bytes / 1e6;
-    const line = (label: string, s: number) =>
-      `${label.padEnd(30)} ${s.toFixed(1).padStart(7)} s ${Math.round(rows / s).toLocaleString('en').padStart(10)} rows/s ${(mb / s).toFixed(1).padStart(6)} MB/s`;
-    console.log('');
-    console.log(`Worker run by: ${wranglerDev ? 'wrangler dev' : 'Miniflare (workerd) with the deploy bundle'}`);
-    console.log(`rows: ${rows.toLocaleString('en')}, columns: ${FIELDS.length}, CSV ${mb.toFixed(1)} MB, ${statSync(csvPath).size} bytes`);
-    console.log(line('service (upload -> done)', serviceSeconds));
-    console.log(line('psql \\copy', copySeconds));
-    console.log(`ratio service / \\copy: ${((copySeconds / serviceSeconds) * 100).toFixed(0)}%`);
-    console.log(`peak JS heap of the Worker isolate: ${(peakHeap / 2 ** 20).toFixed(1)} MiB (sampled every 100 ms)`);
-    console.log(`peak RSS of workerd: ${(peakKb / 1024).toFixed(0)} MB`);
-    console.log(
-      `CPU during the load: the Worker's workerd ${cpu.workerd.toFixed(1)} s, ` +
-        (wranglerDev ? `wrangler dev's own processes ${cpu.wrangler.toFixed(1)} s, ` : '') +
-        `Postgres ${cpu.postgres.toFixed(1)} s, ` +
-        `S3 server ${(cpu.named.s3 ?? 0).toFixed(1)} s, WebSocket proxy ${(cpu.named.proxy ?? 0).toFixed(1)} s, bench ${cpu.bench.toFixed(1)} s (wall ${serviceSeconds.toFixed(1)} s, ${availableParallelism()} cores)`,
-    );
-    console.log(`CPU during \\copy: Postgres ${copyCpu.postgres.toFixed(1)} s (psql not counted)`);
+    report(results, { rows, bytes, csvPath, wranglerDev });
   } finally {
     for (const stop of stops.reverse()) await Promise.resolve(stop()).catch(() => undefined);
   }

@@ -120,7 +120,7 @@ async function child(): Promise<void> {
   const flush = (): void => {
     if (batch.length === 0) return;
     // Same encoding as copyRows: COPY text, then its UTF-8 bytes.
-    const data = Buffer.from(copyText(batch), 'utf8');
+    const data = Buffer.from(copyText(batch, plan.copyPlain), 'utf8');
     if (retain) retained.push(batch);
     batch = [];
     copyBytes += data.length;

@@ -46,6 +46,17 @@ export interface CpuSample {
   bench: number;
   /** Processes given by pid (children included), by name. */
   named: Record<string, number>;
+  /** CPU time the hypervisor gave to other machines (all cores): noise on a shared VM. */
+  steal: number;
+}
+
+function stealSeconds(): number {
+  try {
+    const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0]?.trim().split(/\s+/) ?? [];
+    return Number(cpu[8] ?? 0) / TICKS;
+  } catch {
+    return 0;
+  }
 }
 
 /**
@@ -90,7 +101,7 @@ export function sampleCpu(rootPid: number, postgresDataDir: string, pids: Record
     named[name] = t ? t[0] + t[1] + t[2] + t[3] : 0;
   }
   const own = process.cpuUsage();
-  return { workerd, wrangler, postgres, bench: (own.user + own.system) / 1e6, named };
+  return { workerd, wrangler, postgres, bench: (own.user + own.system) / 1e6, named, steal: stealSeconds() };
 }
 
 /** Difference of two samples. */
@@ -101,5 +112,6 @@ export function cpuBetween(a: CpuSample, b: CpuSample): CpuSample {
     postgres: b.postgres - a.postgres,
     bench: b.bench - a.bench,
     named: Object.fromEntries(Object.entries(b.named).map(([k, v]) => [k, v - (a.named[k] ?? 0)])),
+    steal: b.steal - a.steal,
   };
 }

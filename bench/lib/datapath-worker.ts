@@ -4,7 +4,6 @@
  * memory, so their cost can be measured inside workerd from outside (time
  * inside a Worker does not advance while it computes).
  */
-import { Buffer } from 'node:buffer';
 import { CsvParser, type ParsedRow } from '../../src/loader/csv.ts';
 import { columnNames } from '../../src/loader/naming.ts';
 import { blockReader } from '../../src/queue/block-reader.ts';
@@ -12,6 +11,7 @@ import { copyText } from '../../src/queue/copy-in.ts';
 import { parseFiscalPackage, prepareLoad } from '../../src/queue/core.ts';
 import { CSV_HEADER, csvRow, descriptor, FIELDS, prng } from '../generate.ts';
 
+const ENCODER = new TextEncoder();
 let chunks: Uint8Array[] = [];
 let generatedRows = 0;
 
@@ -68,7 +68,7 @@ export default {
         if (stage === 'copy') {
           batch.push(row);
           if (batch.length >= 5000) {
-            bytes += Buffer.from(copyText(batch), 'utf8').length;
+            bytes += ENCODER.encode(copyText(batch, plan.copyPlain)).length;
             batch = [];
           }
         }
@@ -82,12 +82,12 @@ export default {
       });
       if (stage === 'read') return Response.json({ rows, reads, bytesRead });
       take(parser.end());
-      if (batch.length) bytes += Buffer.from(copyText(batch), 'utf8').length;
+      if (batch.length) bytes += ENCODER.encode(copyText(batch, plan.copyPlain)).length;
       return Response.json({ rows: count, bytes, reads });
     }
     for (const chunk of chunks) take(parser.push(chunk));
     take(parser.end());
-    if (batch.length) bytes += Buffer.from(copyText(batch), 'utf8').length;
+    if (batch.length) bytes += ENCODER.encode(copyText(batch, plan.copyPlain)).length;
     return Response.json({ rows: count, bytes });
   },
 };
