@@ -74,7 +74,13 @@ export class Inspector {
     });
   }
 
-  /** Used and total size of the isolate's JS heap, in bytes. */
+  /** Live JS heap: a full garbage collection, then the used size (bytes). */
+  async liveHeap(): Promise<number> {
+    await this.send('HeapProfiler.collectGarbage');
+    return (await this.heapUsage()).usedSize;
+  }
+
+  /** Used and total size of the isolate's JS heap, in bytes (garbage not yet collected included). */
   heapUsage(): Promise<{ usedSize: number; totalSize: number }> {
     return this.send('Runtime.getHeapUsage');
   }
