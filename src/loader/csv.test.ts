@@ -136,6 +136,18 @@ describe('CsvParser finds the same rows with native searches as with the byte lo
   const PIECES = ['a', 'bc', ',', ',', '"', '""', '\n', '\r\n', '\r', ' ', 'é', 'x"y', '"q,\nr"', '\t'];
   const dialects: Array<Partial<CsvDialect>> = [{}, { skipInitialSpace: true }, { doubleQuote: false }, { delimiter: '\t' }, { header: false }];
 
+  it.each([65_537, 262_144])('a real 1.25 MB file in pushes of %i bytes: same rows, values and offsets', (chunk) => {
+    const bytes = enc.encode(ukCsv);
+    const ascii = enc.encode(ukCsv.replace(/[^\x00-\x7f]/g, '?'));
+    for (const input of [bytes, ascii]) {
+      const fast = parse(input, {}, chunk, 'utf-8', true);
+      const reference = parse(input, {}, chunk, 'utf-8', false);
+      expect(fast.rows.length).toBe(2000);
+      expect(fast.header).toEqual(reference.header);
+      expect(fast.rows).toEqual(reference.rows);
+    }
+  });
+
   it.each(dialects.map((d) => [JSON.stringify(d), d] as const))('random CSV text, dialect %s, random chunks', (_, dialect) => {
     const rnd = prng(7);
     for (let round = 0; round < 300; round++) {

@@ -57,6 +57,9 @@ export interface CsvParserOptions {
 const ASCII_COMPATIBLE =
   /^(utf-?8|unicode-1-1-utf-8|us-ascii|ascii|latin-?1|l1|iso[-_]?8859[-_]?\d{1,2}|iso-ir-\d+|windows-125\d|cp125\d|cp819|koi8-?[ru]|macintosh|mac)$/i;
 
+/** Rows decoded together by scanFast (below V8's 128 KiB large-object threshold). */
+const DECODE_GROUP_BYTES = 64 * 1024;
+
 const LF = 0x0a;
 const CR = 0x0d;
 const SPACE = 0x20;
@@ -423,26 +426,32 @@ export class CsvParser {
   }
 
   /**
-   * Emits rows found by scanFast (flat: start, stop, termEnd, complex). Their
-   * bytes are decoded in one call; when every byte became one character (ASCII
-   * UTF-8, or a single-byte encoding) each row is a slice of that text, else
-   * each row is decoded on its own (which also names a row with bad bytes).
+   * Emits rows found by scanFast (flat: start, stop, termEnd, complex). The
+   * bytes of up to DECODE_GROUP_BYTES of rows are decoded in one call; when
+   * every byte became one character (ASCII UTF-8, or a single-byte encoding)
+   * each row is a slice of that text, else each row of the group is decoded
+   * on its own (which also names a row with bad bytes). Groups stay under
+   * V8's large-object size, so their strings die young.
    */
   private emitFound(rows: ParsedRow[], b: Uint8Array, found: number[]): void {
-    if (found.length === 0) return;
-    const from = found[0] as number;
-    const to = found[found.length - 3] as number;
-    let text: string | undefined;
-    try {
-      const decoded = this.decoder.decode(b.subarray(from, to));
-      if (decoded.length === to - from) text = decoded;
-    } catch {
-      text = undefined;
-    }
-    for (let k = 0; k < found.length; k += 4) {
-      const start = found[k] as number;
-      const stop = found[k + 1] as number;
-      this.emit(rows, b, start, stop, found[k + 2] as number, found[k + 3] === 1, text?.slice(start - from, stop - from));
+    for (let g = 0; g < found.length; ) {
+      const from = found[g] as number;
+      let end = g + 4;
+      while (end < found.length && (found[end + 1] as number) - from <= DECODE_GROUP_BYTES) end += 4;
+      const to = found[end - 3] as number;
+      let text: string | undefined;
+      try {
+        const decoded = this.decoder.decode(b.subarray(from, to));
+        if (decoded.length === to - from) text = decoded;
+      } catch {
+        text = undefined;
+      }
+      for (let k = g; k < end; k += 4) {
+        const start = found[k] as number;
+        const stop = found[k + 1] as number;
+        this.emit(rows, b, start, stop, found[k + 2] as number, found[k + 3] === 1, text?.slice(start - from, stop - from));
+      }
+      g = end;
     }
     found.length = 0;
   }
