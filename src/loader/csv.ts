@@ -42,11 +42,7 @@ export interface CsvParserOptions {
   expectedFields?: number;
   /** Longest accepted row in bytes (default 16 MiB): a guard against a runaway quote. */
   maxRowBytes?: number;
-  /**
-   * Use the byte-search row finder and the split-based field splitter when the
-   * dialect allows them (default true; false gives the plain reference parser,
-   * for comparison tests).
-   */
+  /** Use the byte-search row finder when the dialect allows it (default true; false for comparison tests). */
   fastScan?: boolean;
 }
 
@@ -116,8 +112,6 @@ export class CsvParser {
   private fast: boolean;
   /** scanFast: inside a quoted field at scanPos. */
   private inQuotes = false;
-  /** Quoted rows are split with splitQuoted (no escape character, no skipped spaces). */
-  private readonly fastSplit: boolean;
 
   constructor(dialect: CsvDialect = DEFAULT_DIALECT, encoding = 'utf-8', options: CsvParserOptions = {}) {
     if (!isSupportedEncoding(encoding)) {
@@ -149,7 +143,6 @@ export class CsvParser {
     // Only without an escape character: then a line break ends the row unless
     // an odd number of quotes precedes it in the row.
     this.fast = (options.fastScan ?? true) && this.escape === -1;
-    this.fastSplit = this.fast && !this.skipInitialSpace;
   }
 
   /** Parses the rows completed by `chunk`; a trailing partial row is kept for the next call. */
@@ -476,7 +469,7 @@ export class CsvParser {
         rowNo,
       );
     }
-    const fields = !complex ? text.split(this.delimStr) : this.fastSplit ? this.splitQuoted(text) : this.splitComplex(text);
+    const fields = complex ? this.splitComplex(text) : text.split(this.delimStr);
     if (this.wantHeader) {
       this.wantHeader = false;
       this.header = fields;
@@ -492,51 +485,6 @@ export class CsvParser {
       );
     }
     rows.push({ fields, end: this.bufOffset + termEnd, row: rowNo });
-  }
-
-  /**
-   * Field splitting for a row with quotes, when there is no escape character
-   * and no skipped spaces: a native split on the delimiter, then the pieces of
-   * a quoted field that held delimiters are joined back. Same result as
-   * splitComplex (the tests compare them).
-   */
-  private splitQuoted(text: string): string[] {
-    const q = this.quoteStr;
-    const d = this.delimStr;
-    const parts = text.split(d);
-    const fields: string[] = [];
-    for (let k = 0; k < parts.length; k++) {
-      let p = parts[k] as string;
-      if (p[0] !== q) {
-        fields.push(p);
-        continue;
-      }
-      let close = this.closingQuote(p);
-      while (close === -1 && k + 1 < parts.length) {
-        p += d + (parts[++k] as string);
-        close = this.closingQuote(p);
-      }
-      // Inside: doubled quotes stand for one; after the closing quote: literal text.
-      const inside = close === -1 ? p.slice(1) : p.slice(1, close);
-      const value = this.doubleQuote && inside.includes(q) ? inside.split(q + q).join(q) : inside;
-      fields.push(close === -1 ? value : value + p.slice(close + 1));
-    }
-    return fields;
-  }
-
-  /** Index of the quote closing the quoted field `p` starts with (doubled quotes skipped), or -1. */
-  private closingQuote(p: string): number {
-    const q = this.quoteStr;
-    let j = 1;
-    for (;;) {
-      const at = p.indexOf(q, j);
-      if (at === -1) return -1;
-      if (this.doubleQuote && p[at + 1] === q) {
-        j = at + 2;
-        continue;
-      }
-      return at;
-    }
   }
 
   /** Field splitting for a decoded row that contains quotes, escapes or skipped spaces. */
