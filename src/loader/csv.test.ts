@@ -138,7 +138,7 @@ describe('CsvParser finds the same rows with native searches as with the byte lo
 
   it.each([65_537, 262_144])('a real 1.25 MB file in pushes of %i bytes: same rows, values and offsets', (chunk) => {
     const bytes = enc.encode(ukCsv);
-    const ascii = enc.encode(ukCsv.replace(/[^\x00-\x7f]/g, '?'));
+    const ascii = enc.encode([...ukCsv].map((c) => (c.charCodeAt(0) < 0x80 ? c : '?')).join(''));
     for (const input of [bytes, ascii]) {
       const fast = parse(input, {}, chunk, 'utf-8', true);
       const reference = parse(input, {}, chunk, 'utf-8', false);
