@@ -295,17 +295,9 @@ export class CsvParser {
       this.scanPos = 0;
       return rows;
     }
-    this.buf = b.subarray(rowStart);
-    this.bufOffset += rowStart;
-    this.scanPos = i - rowStart;
     this.inQuotes = inQuotes;
     this.complex = quoted;
-    if (this.buf.length > this.maxRowBytes) {
-      throw new CsvError(
-        `data row ${this.rowNumber + 1} is longer than ${this.maxRowBytes} bytes: probably an unbalanced ${this.quoteStr} or not a CSV file`,
-        this.rowNumber + 1,
-      );
-    }
+    this.keepUnfinished(b, rowStart, i);
     return rows;
   }
 
@@ -404,18 +396,23 @@ export class CsvParser {
       return rows;
     }
     // Keep the unfinished row; resume scanning where we stopped.
-    this.buf = b.subarray(rowStart);
-    this.bufOffset += rowStart;
-    this.scanPos = Math.min(i, n) - rowStart;
     this.state = state;
     this.complex = complex;
+    this.keepUnfinished(b, rowStart, Math.min(i, n));
+    return rows;
+  }
+
+  /** Keeps the unfinished row starting at `rowStart`, scanned up to `scanned`, for the next push. */
+  private keepUnfinished(b: Uint8Array, rowStart: number, scanned: number): void {
+    this.buf = b.subarray(rowStart);
+    this.bufOffset += rowStart;
+    this.scanPos = scanned - rowStart;
     if (this.buf.length > this.maxRowBytes) {
       throw new CsvError(
         `data row ${this.rowNumber + 1} is longer than ${this.maxRowBytes} bytes: probably an unbalanced ${this.quoteStr} or not a CSV file`,
         this.rowNumber + 1,
       );
     }
-    return rows;
   }
 
   /**
