@@ -12,7 +12,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,7 +21,7 @@ import { connectNode } from '../tools/lib/db.ts';
 import { encodeSecrets, generateRsaKeyPair } from '../tools/lib/secrets.ts';
 import { startPostgres } from '../tools/services/postgres.ts';
 import { freePort } from '../tools/services/util.ts';
-import { cpuBetween, sampleCpu, type CpuSample } from './lib/cpu.ts';
+import { cpuBetween, sampleCpu, workerdPeakKb, type CpuSample } from './lib/cpu.ts';
 import { CSV_HEADER, csvRow, descriptor, FIELDS, prng } from './generate.ts';
 import { Inspector, selfTimes, type CpuProfile } from './lib/inspector.ts';
 import { startWorker } from './lib/runtime.ts';
@@ -58,40 +58,6 @@ function generateCsv(path: string, rows: number): number {
   size += b.length;
   writeFileSync(path, Buffer.concat(out));
   return size;
-}
-
-/** The parent pid of a process, from /proc (0 when unknown). */
-function parentOf(pid: string): string {
-  try {
-    // `pid (comm) state ppid …`: comm may contain spaces, so split after the last ')'.
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1] ?? '0';
-  } catch {
-    return '0';
-  }
-}
-
-function descendsFrom(pid: string, root: number): boolean {
-  for (let p = pid, i = 0; p !== '0' && p !== '1' && i < 20; p = parentOf(p), i++) {
-    if (p === String(root)) return true;
-  }
-  return false;
-}
-
-/** Peak resident set (kB) of the workerd processes started by `root` (wrangler), from /proc. */
-function workerdPeakKb(root: number): number {
-  let peak = 0;
-  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
-    try {
-      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-      if (!cmd.includes('workerd') || !descendsFrom(pid, root)) continue;
-      const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-      if (m) peak = Math.max(peak, Number(m[1]));
-    } catch {
-      // the process ended meanwhile
-    }
-  }
-  return peak;
 }
 
 /**

@@ -1,5 +1,5 @@
 /**
- * CPU seconds used by the processes of a bench run, from /proc (Linux):
+ * CPU seconds and peak memory of the processes of a bench run, from /proc (Linux):
  * workerd, the Postgres server (postmaster plus live and exited backends)
  * and the bench's own Node process (S3 server and WebSocket proxy run in it).
  */
@@ -34,6 +34,29 @@ function ppid(pid: string): string {
   } catch {
     return '0';
   }
+}
+
+/** Whether `pid` is `root` or one of its descendants. */
+function descendsFrom(pid: string, root: number): boolean {
+  for (let p = pid, i = 0; p !== '0' && p !== '1' && i < 20; p = ppid(p), i++) {
+    if (p === String(root)) return true;
+  }
+  return false;
+}
+
+/** Peak resident set (kB) of the workerd processes under `root`, from /proc. */
+export function workerdPeakKb(root: number): number {
+  let peak = 0;
+  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+    if (!cmdline(pid).includes('workerd') || !descendsFrom(pid, root)) continue;
+    try {
+      const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+      if (m) peak = Math.max(peak, Number(m[1]));
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  return peak;
 }
 
 /** CPU seconds so far, by part. */
@@ -83,15 +106,7 @@ export function sampleCpu(rootPid: number, postgresDataDir: string, pids: Record
       postgres += t[0] + t[1] + (pid === postmaster ? t[2] + t[3] : 0);
       continue;
     }
-    if (!cmd.includes('workerd') && !cmd.includes('wrangler')) continue;
-    let fromRoot = false;
-    for (let p = pid, i = 0; p !== '0' && p !== '1' && i < 20; p = ppid(p), i++) {
-      if (p === String(rootPid)) {
-        fromRoot = true;
-        break;
-      }
-    }
-    if (!fromRoot) continue;
+    if ((!cmd.includes('workerd') && !cmd.includes('wrangler')) || !descendsFrom(pid, rootPid)) continue;
     if (cmd.includes('workerd') && cmd.includes('--inspector-addr')) workerd += t[0] + t[1];
     else wrangler += t[0] + t[1];
   }
