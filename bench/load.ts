@@ -1,11 +1,12 @@
 /**
- * Load benchmark (npm run bench:load -- --rows N): generates a fiscal data
- * package of N rows x 12 columns, loads it through the service exactly as a
- * client does (authorize -> PUT to a local S3 server -> /package/upload ->
- * poll /package/status until done) with the Worker under `wrangler dev`
- * (workerd, local queues and Durable Objects), then loads the same CSV into
- * the same Postgres with `psql \copy`, and prints rows/s, MB/s, the ratio
- * and the peak resident memory of the workerd process.
+ * Load benchmark (npm run bench:load -- [--rows N] [--runs K] [--live-heap]
+ * [--profile]): generates a fiscal data package of N rows x 12 columns, then
+ * K times loads it through the service exactly as a client does (authorize
+ * -> PUT to a local S3 server -> /package/upload -> poll /package/status
+ * until done), with the Worker's deploy bundle in workerd (Miniflare: local
+ * queue and Durable Objects), and loads the same CSV into the same Postgres
+ * with `psql \copy`. Prints rows/s, MB/s, the ratio, CPU per process and the
+ * isolate's heap (bench/README.md explains the figures).
  *
  * Everything runs on loopback: a throw-away Postgres, the WebSocket proxy the
  * Neon driver needs locally, and the S3-compatible server.
@@ -226,8 +227,8 @@ function median(values: number[]): number {
   return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
-function report(results: RunResult[], info: { rows: number; bytes: number; csvPath: string; wranglerDev: boolean }): void {
-  const { rows, bytes, wranglerDev } = info;
+function report(results: RunResult[], info: { rows: number; bytes: number; csvPath: string }): void {
+  const { rows, bytes } = info;
   const mb = bytes / 1e6;
   const line = (label: string, s: number) =>
     `${label.padEnd(30)} ${s.toFixed(1).padStart(7)} s ${Math.round(rows / s).toLocaleString('en').padStart(10)} rows/s ${(mb / s).toFixed(1).padStart(6)} MB/s`;
@@ -236,7 +237,7 @@ function report(results: RunResult[], info: { rows: number; bytes: number; csvPa
   const ratio = median(results.map((r) => r.copy.seconds / r.service.seconds));
   const cpu = (pick: (c: CpuSample) => number) => median(results.map((r) => pick(r.service.cpu))).toFixed(1);
   console.log('');
-  console.log(`Worker run by: ${wranglerDev ? 'wrangler dev' : 'Miniflare (workerd) with the deploy bundle'}`);
+  console.log('Worker run by: Miniflare (workerd) with the deploy bundle');
   console.log(`rows: ${rows.toLocaleString('en')}, columns: ${FIELDS.length}, CSV ${mb.toFixed(1)} MB, ${statSync(info.csvPath).size} bytes`);
   console.log(`medians of ${results.length} run(s), each run: service load, then \\copy`);
   console.log(line('service (upload -> done)', service));
@@ -253,7 +254,6 @@ function report(results: RunResult[], info: { rows: number; bytes: number; csvPa
   console.log(`peak RSS of workerd: ${(Math.max(...results.map((r) => r.service.peakKb)) / 1024).toFixed(0)} MB`);
   console.log(
     `CPU during the load: the Worker's workerd ${cpu((c) => c.workerd)} s, ` +
-      (wranglerDev ? `wrangler dev's own processes ${cpu((c) => c.wrangler)} s, ` : '') +
       `Postgres ${cpu((c) => c.postgres)} s, S3 server ${cpu((c) => c.named.s3 ?? 0)} s, WebSocket proxy ${cpu((c) => c.named.proxy ?? 0)} s, ` +
       `bench ${cpu((c) => c.bench)} s (wall ${service.toFixed(1)} s, ${availableParallelism()} cores)`,
   );
@@ -350,15 +350,7 @@ async function main(): Promise<void> {
         'google.secret.key': 'bench-unused',
       }),
     };
-    const wranglerDev = process.argv.includes('--wrangler-dev');
-    const worker = await startWorker({
-      port,
-      inspectorPort,
-      vars,
-      work,
-      wranglerDev,
-      verbose: !!process.env.BENCH_VERBOSE,
-    });
+    const worker = await startWorker({ port, inspectorPort, vars, work, verbose: !!process.env.BENCH_VERBOSE });
     stops.push(() => worker.stop());
 
     // Tokens the way an automated client gets them: API key -> user token -> permission token.
@@ -385,7 +377,7 @@ async function main(): Promise<void> {
       );
     }
     await db.close();
-    report(results, { rows, bytes, csvPath, wranglerDev });
+    report(results, { rows, bytes, csvPath });
   } finally {
     for (const stop of stops.reverse()) await Promise.resolve(stop()).catch(() => undefined);
   }

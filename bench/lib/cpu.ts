@@ -63,8 +63,6 @@ export function workerdPeakKb(root: number): number {
 export interface CpuSample {
   /** The workerd process running the Worker (the one with the inspector). */
   workerd: number;
-  /** wrangler's own processes: Node and its front workerd (proxy worker, queue broker). */
-  wrangler: number;
   postgres: number;
   bench: number;
   /** Processes given by pid (children included), by name. */
@@ -83,12 +81,11 @@ function stealSeconds(): number {
 }
 
 /**
- * Samples CPU use. `rootPid` roots the workerd (and wrangler) processes; `postgresDataDir`
+ * Samples CPU use. `rootPid` roots the Worker's workerd process; `postgresDataDir`
  * identifies the bench's own Postgres server among others on the machine.
  */
 export function sampleCpu(rootPid: number, postgresDataDir: string, pids: Record<string, number> = {}): CpuSample {
   let workerd = 0;
-  let wrangler = 0;
   let postgres = 0;
   const all = readdirSync('/proc').filter((p) => /^\d+$/.test(p));
   let postmaster = '';
@@ -106,9 +103,7 @@ export function sampleCpu(rootPid: number, postgresDataDir: string, pids: Record
       postgres += t[0] + t[1] + (pid === postmaster ? t[2] + t[3] : 0);
       continue;
     }
-    if ((!cmd.includes('workerd') && !cmd.includes('wrangler')) || !descendsFrom(pid, rootPid)) continue;
-    if (cmd.includes('workerd') && cmd.includes('--inspector-addr')) workerd += t[0] + t[1];
-    else wrangler += t[0] + t[1];
+    if (cmd.includes('workerd') && cmd.includes('--inspector-addr') && descendsFrom(pid, rootPid)) workerd += t[0] + t[1];
   }
   const named: Record<string, number> = {};
   for (const [name, pid] of Object.entries(pids)) {
@@ -116,14 +111,13 @@ export function sampleCpu(rootPid: number, postgresDataDir: string, pids: Record
     named[name] = t ? t[0] + t[1] + t[2] + t[3] : 0;
   }
   const own = process.cpuUsage();
-  return { workerd, wrangler, postgres, bench: (own.user + own.system) / 1e6, named, steal: stealSeconds() };
+  return { workerd, postgres, bench: (own.user + own.system) / 1e6, named, steal: stealSeconds() };
 }
 
 /** Difference of two samples. */
 export function cpuBetween(a: CpuSample, b: CpuSample): CpuSample {
   return {
     workerd: b.workerd - a.workerd,
-    wrangler: b.wrangler - a.wrangler,
     postgres: b.postgres - a.postgres,
     bench: b.bench - a.bench,
     named: Object.fromEntries(Object.entries(b.named).map(([k, v]) => [k, v - (a.named[k] ?? 0)])),

@@ -1,15 +1,14 @@
 /**
- * Runs the Worker for a benchmark. By default: the bundle `wrangler deploy`
- * would upload (built with --dry-run) in workerd through Miniflare, with the
- * bindings of wrangler.toml (Durable Object, queue producer and consumer).
- * With `wranglerDev`, under `wrangler dev` as a developer runs it; wrangler's
- * own processes (Node and a front workerd) then take part in every request
- * and outbound connection and use more CPU than the Worker itself, which
- * says more about the dev tool than the service.
+ * Runs the Worker for a benchmark: the bundle `wrangler deploy` would upload
+ * (built with --dry-run) in workerd through Miniflare, with the bindings of
+ * wrangler.toml (Durable Object, queue producer and consumer). Not under
+ * `wrangler dev`: its own processes (Node and a front workerd) take part in
+ * every request and outbound connection and used more CPU than the Worker
+ * itself, which says more about the dev tool than the service.
  */
 import { Miniflare } from 'miniflare';
-import { execFileSync, spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
@@ -30,7 +29,6 @@ export interface WorkerOptions {
   vars: Record<string, string>;
   /** Scratch directory (bundle, persisted state). */
   work: string;
-  wranglerDev: boolean;
   verbose: boolean;
 }
 
@@ -59,33 +57,6 @@ async function waitUp(url: string, alive: () => boolean): Promise<void> {
 export async function startWorker(options: WorkerOptions): Promise<RunningWorker> {
   const { port, inspectorPort, vars, work } = options;
   const url = `http://127.0.0.1:${port}`;
-  if (options.wranglerDev) {
-    const varsFile = join(work, 'bench.vars');
-    writeFileSync(varsFile, Object.entries(vars).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join('\n') + '\n', {
-      mode: 0o600,
-    });
-    const child = spawn(
-      join(ROOT, 'node_modules', '.bin', 'wrangler'),
-      ['dev', '--port', String(port), '--ip', '127.0.0.1', '--env-file', varsFile, '--persist-to', join(work, 'wrangler'),
-        '--inspector-port', String(inspectorPort), '--show-interactive-dev-session=false',
-        '--log-level', options.verbose ? 'info' : 'warn'],
-      {
-        cwd: ROOT,
-        stdio: ['ignore', options.verbose ? 'inherit' : 'ignore', 'inherit'],
-        env: { ...process.env, WRANGLER_SEND_METRICS: 'false' },
-      },
-    );
-    await waitUp(`${url}/package/status`, () => child.exitCode === null);
-    return {
-      url,
-      rootPid: child.pid ?? 0,
-      inspectorPort,
-      async stop() {
-        if (child.exitCode === null) child.kill('SIGINT');
-      },
-    };
-  }
-
   const dist = join(work, 'dist');
   execFileSync(join(ROOT, 'node_modules', '.bin', 'wrangler'), ['deploy', '--dry-run', '--outdir', dist], {
     cwd: ROOT,
