@@ -2,6 +2,7 @@
  * Reading a whole body into memory, but never more than a cap: the one
  * place that does it for request bodies and for small files we fetch.
  */
+import { concatBytes } from './bytes.ts';
 
 /** Thrown when a body is (or announces being) larger than the cap. */
 export class TooLargeError extends Error {
@@ -38,11 +39,5 @@ export async function readBounded(
     }
     chunks.push(value);
   }
-  const bytes = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return bytes;
+  return concatBytes(chunks);
 }

@@ -6,6 +6,8 @@
  * `minBytes` in one call; other streams are read normally and joined.
  */
 
+import { concatBytes } from '../http/bytes.ts';
+
 /** Blocks of a body; `null` at the end. */
 export interface BlockReader {
   read(): Promise<Uint8Array | null>;
@@ -82,15 +84,7 @@ export function blockReader(body: ReadableStream<Uint8Array>, options: BlockRead
         parts.push(value);
         size += value.byteLength;
       }
-      if (size === 0) return null;
-      if (parts.length === 1) return parts[0] as Uint8Array;
-      const block = new Uint8Array(size);
-      let at = 0;
-      for (const part of parts) {
-        block.set(part, at);
-        at += part.byteLength;
-      }
-      return block;
+      return size === 0 ? null : concatBytes(parts);
     },
     cancel: () => reader.cancel().catch(() => undefined),
   };

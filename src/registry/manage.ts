@@ -6,6 +6,7 @@
  * After each change os-api's cache of the package is cleared (OS_API_CACHE),
  * as the original's registry did on every update.
  */
+import { concatBytes } from '../http/bytes.ts';
 import { clearOsApiCache } from '../cache/os-api-cache.ts';
 import type { Config } from '../config.ts';
 import { withDb } from '../db/client.ts';
@@ -106,13 +107,7 @@ async function readCapped(res: Response): Promise<string> {
     size += value.byteLength;
   }
   await reader.cancel().catch(() => undefined);
-  const all = new Uint8Array(size);
-  let at = 0;
-  for (const c of chunks) {
-    all.set(c, at);
-    at += c.byteLength;
-  }
-  return new TextDecoder().decode(all.subarray(0, MAX_HOOK_BODY_BYTES));
+  return new TextDecoder().decode(concatBytes(chunks).subarray(0, MAX_HOOK_BODY_BYTES));
 }
 
 /**
