@@ -140,8 +140,8 @@ export class CsvParser {
     this.wantHeader = this.atStart && dialect.header;
     this.rowNumber = options.rowsBefore ?? 0;
     this.expectFields = options.expectedFields;
-    // Only without an escape character: then a line break ends the row unless
-    // an odd number of quotes precedes it in the row.
+    // Only without an escape character: then whether a line break ends the row
+    // depends on the quotes before it alone (see scanFast).
     this.fast = (options.fastScan ?? true) && this.escape === -1;
   }
 

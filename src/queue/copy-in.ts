@@ -44,7 +44,7 @@ export function copyText(rows: ReadonlyArray<ReadonlyArray<string | null>>, plai
     const last = row.length - 1;
     for (let i = 0; i <= last; i++) {
       const v = row[i] ?? null;
-      out += (v === null ? '\\N' : plain[i] ? v : copyValue(v)) + (i < last ? '\t' : '\n');
+      out += (plain[i] && v !== null ? v : copyValue(v)) + (i < last ? '\t' : '\n');
     }
   }
   return out;
@@ -55,8 +55,8 @@ const ENCODER = new TextEncoder();
 /** Largest CopyData message sent at once. */
 const CHUNK_BYTES = 256 * 1024;
 
-/** Statements run in the same simple-protocol message as the COPY. */
-export interface CopyAround {
+/** How a batch is sent: statements in the same simple-protocol message as the COPY, and plain columns. */
+export interface CopyOptions {
   /** Before the COPY (e.g. BEGIN and a checkpoint check). No parameters: literals only. */
   before?: string[];
   /** After the COPY (e.g. COMMIT). */
@@ -67,7 +67,7 @@ export interface CopyAround {
 
 /**
  * Runs `copySql` (a `COPY … FROM STDIN` statement) with `rows` as its data,
- * with the `around` statements in the same Query message, and sends the data
+ * with the `before`/`after` statements in the same Query message, and sends the data
  * at once instead of waiting for the server's CopyInResponse: a batch is one
  * round trip, which matters because replies are only read when the busy
  * loader yields. If a statement before the COPY fails, the server skips the
@@ -78,12 +78,12 @@ export function copyRows(
   db: Client,
   copySql: string,
   rows: ReadonlyArray<ReadonlyArray<string | null>>,
-  around: CopyAround = {},
+  options: CopyOptions = {},
 ): Promise<void> {
   // TextEncoder is native; the driver wants a Buffer, which wraps the bytes without a copy.
-  const bytes = ENCODER.encode(copyText(rows, around.plain));
+  const bytes = ENCODER.encode(copyText(rows, options.plain));
   const data = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const text = [...(around.before ?? []), copySql, ...(around.after ?? [])].join(';\n');
+  const text = [...(options.before ?? []), copySql, ...(options.after ?? [])].join(';\n');
   return new Promise<void>((resolve, reject) => {
     let failure: unknown = null;
     const submittable = {

@@ -301,7 +301,13 @@ async function loadRows(run: Run): Promise<ChunkOutcome> {
       const checkpoint = checkpointSql(job.jobId, from, end, newRows);
       try {
         if (config.OS_LOADER_INSERT_METHOD === 'copy') {
-          await copyRows(db, plan.copySql, rows, { before: ['BEGIN', checkpoint], after: ['COMMIT'], plain: plan.copyPlain });
+          await copyRows(db, plan.copySql, rows, { before: ['BEGIN', checkpoint], after: ['COMMIT'], plain: plan.copyPlain }).catch(
+            async (err: unknown) => {
+              // A failed message leaves its transaction aborted (transaction() rolls back the other path itself).
+              await db.query('ROLLBACK').catch(() => undefined);
+              throw err;
+            },
+          );
         } else {
           await transaction(db, async () => {
             await db.query(checkpoint);
@@ -309,7 +315,6 @@ async function loadRows(run: Run): Promise<ChunkOutcome> {
           });
         }
       } catch (err) {
-        await db.query('ROLLBACK').catch(() => undefined);
         throw isCheckpointMoved(err) ? new CheckpointConflictError() : err;
       }
       job.byteOffset = end;
