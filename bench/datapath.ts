@@ -11,7 +11,6 @@
  * Each figure is the best of K runs (wall time of one request).
  */
 import { Miniflare } from 'miniflare';
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,17 +19,8 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { CSV_HEADER, csvRow, prng } from './generate.ts';
 import worker from './lib/datapath-worker.ts';
-
-function arg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  const v = i >= 0 ? Number(process.argv[i + 1]) : fallback;
-  if (!Number.isInteger(v) || v <= 0) throw new Error(`--${name} must be a positive whole number`);
-  return v;
-}
-
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-/** The Worker's compatibility date (wrangler.toml). */
-const COMPATIBILITY_DATE = /compatibility_date\s*=\s*"([^"]+)"/.exec(readFileSync(join(ROOT, 'wrangler.toml'), 'utf8'))?.[1] ?? '2026-04-20';
+import { positiveArg } from './lib/args.ts';
+import { bundleWorker, compatibilityDate } from './lib/runtime.ts';
 
 const STAGES = ['parse', 'cast', 'copy'] as const;
 
@@ -45,8 +35,8 @@ async function best(runs: number, once: () => Promise<void>): Promise<number> {
 }
 
 async function main(): Promise<void> {
-  const rows = arg('rows', 200_000);
-  const runs = arg('runs', 5);
+  const rows = positiveArg('rows', 200_000);
+  const runs = positiveArg('runs', 5);
   // Bundled by wrangler itself, exactly as the Worker is (nodejs_compat aliases included).
   const out = mkdtempSync(join(tmpdir(), 'os-datapath-'));
   const config = join(out, 'wrangler.json');
@@ -55,21 +45,17 @@ async function main(): Promise<void> {
     JSON.stringify({
       name: 'datapath-bench',
       main: fileURLToPath(new URL('./lib/datapath-worker.ts', import.meta.url)),
-      compatibility_date: COMPATIBILITY_DATE,
+      compatibility_date: compatibilityDate(),
       compatibility_flags: ['nodejs_compat'],
     }),
   );
-  execFileSync(join(ROOT, 'node_modules', '.bin', 'wrangler'), ['deploy', '--dry-run', '--config', config, '--outdir', join(out, 'dist')], {
-    cwd: ROOT,
-    stdio: ['ignore', 'ignore', 'inherit'],
-    env: { ...process.env, WRANGLER_SEND_METRICS: 'false' },
-  });
+  bundleWorker(join(out, 'dist'), config);
   const script = readFileSync(join(out, 'dist', 'datapath-worker.js'), 'utf8');
   rmSync(out, { recursive: true, force: true });
   const mf = new Miniflare({
     modules: true,
     script,
-    compatibilityDate: COMPATIBILITY_DATE,
+    compatibilityDate: compatibilityDate(),
     compatibilityFlags: ['nodejs_compat'],
   });
   // The same CSV served over HTTP on loopback, to measure reading it as the loader does.

@@ -27,18 +27,12 @@ import { CSV_HEADER, csvRow, descriptor, FIELDS, prng } from './generate.ts';
 import { Inspector, selfTimes, type CpuProfile } from './lib/inspector.ts';
 import { startWorker } from './lib/runtime.ts';
 import { startServiceChild } from './lib/services.ts';
+import { positiveArg } from './lib/args.ts';
 
 /** Development-only API key of the throw-away bench stack (not a secret). */
 const API_KEY = 'bench-api-key-development-only';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-
-function arg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  const v = i >= 0 ? Number(process.argv[i + 1]) : fallback;
-  if (!Number.isInteger(v) || v <= 0) throw new Error(`--${name} must be a positive whole number`);
-  return v;
-}
 
 function generateCsv(path: string, rows: number): number {
   const rnd = prng(42);
@@ -270,16 +264,20 @@ async function printProfile(inspector: Inspector): Promise<void> {
   writeFileSync(file, JSON.stringify(profile));
   console.log(`CPU profile of the Worker isolate: ${file}`);
   // Self time by bundled module (esbuild marks each module with a `// path` comment line).
-  const scripts = new Set(profile.nodes.map((n) => n.callFrame.scriptId).filter((id) => id && id !== '0'));
-  const byModule = new Map<string, number>();
-  for (const scriptId of scripts) {
+  const times = selfTimes(profile);
+  const sources = new Map<string, string[]>();
+  for (const scriptId of new Set(times.map((f) => f.place.scriptId).filter((id) => id && id !== '0'))) {
     const { scriptSource } = await inspector.send<{ scriptSource: string }>('Debugger.getScriptSource', { scriptId });
+    sources.set(scriptId, scriptSource.split('\n'));
+  }
+  const byModule = new Map<string, number>();
+  for (const [scriptId, lines] of sources) {
     const starts: Array<[number, string]> = [];
-    scriptSource.split('\n').forEach((line, i) => {
+    lines.forEach((line, i) => {
       const m = /^\/\/ ((?:src|node_modules)\/\S+)$/.exec(line);
       if (m) starts.push([i, (m[1] as string).replace(/^node_modules\/(@[^/]+\/[^/]+|[^/]+)\/.*$/, '$1')]);
     });
-    for (const f of selfTimes(profile)) {
+    for (const f of times) {
       if (f.place.scriptId !== scriptId) continue;
       let module = '(other)';
       for (const [line, name] of starts) if (line <= f.place.line) module = name;
@@ -289,15 +287,16 @@ async function printProfile(inspector: Inspector): Promise<void> {
   for (const [module, ms] of [...byModule].sort((a, b) => b[1] - a[1]).slice(0, 20)) {
     console.log(`  ${ms.toFixed(0).padStart(7)} ms  ${module}`);
   }
-  for (const f of selfTimes(profile).slice(0, 30)) {
-    const code = f.place.scriptId && f.place.scriptId !== '0' ? await inspector.sourceAt(f.place) : '';
+  for (const f of times.slice(0, 30)) {
+    const line = sources.get(f.place.scriptId)?.[f.place.line];
+    const code = line ? line.slice(f.place.column, f.place.column + 90).trim() : '';
     console.log(`  ${f.ms.toFixed(0).padStart(7)} ms ${(f.share * 100).toFixed(1).padStart(5)}%  ${f.name}${code ? `  | ${code}` : ''}`);
   }
 }
 
 async function main(): Promise<void> {
-  const rows = arg('rows', 1_000_000);
-  const runs = arg('runs', 3);
+  const rows = positiveArg('rows', 1_000_000);
+  const runs = positiveArg('runs', 3);
   const work = mkdtempSync(join(tmpdir(), 'os-bench-'));
   const stops: Array<() => Promise<void> | void> = [() => rmSync(work, { recursive: true, force: true })];
   try {

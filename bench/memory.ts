@@ -25,24 +25,13 @@ import { columnNames } from '../src/loader/naming.ts';
 import { copyText } from '../src/queue/copy-in.ts';
 import { parseFiscalPackage, prepareLoad } from '../src/queue/core.ts';
 import { CSV_HEADER, csvRow, descriptor, FIELDS, prng } from './generate.ts';
+import { option, positiveArg } from './lib/args.ts';
 
 /** Size of each chunk pushed to the parser (a typical network read). */
 const CHUNK_BYTES = 64 * 1024;
 /** The loader's default OS_LOADER_BATCH_ROWS (src/config.ts). */
 const DEFAULT_BATCH_ROWS = 5000;
 const MiB = 1024 * 1024;
-
-function option(name: string): string | undefined {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : undefined;
-}
-
-function positive(name: string, fallback: number): number {
-  const raw = option(name);
-  const v = raw === undefined ? fallback : Number(raw);
-  if (!Number.isSafeInteger(v) || v <= 0) throw new Error(`--${name} must be a positive whole number`);
-  return v;
-}
 
 /** The generated CSV as 64 KiB chunks, at most `limit` bytes, ending at a row boundary. */
 function* csvChunks(limit: number): Generator<Uint8Array> {
@@ -86,9 +75,9 @@ interface Peaks {
 
 /** One run of the data path in this process; prints its figures. */
 async function child(): Promise<void> {
-  const limit = positive('bytes', 1024 * MiB);
-  const capMiB = positive('cap', 128);
-  const batchRows = positive('batch', DEFAULT_BATCH_ROWS);
+  const limit = positiveArg('bytes', 1024 * MiB);
+  const capMiB = positiveArg('cap', 128);
+  const batchRows = positiveArg('batch', DEFAULT_BATCH_ROWS);
   const retain = process.argv.includes('--retain');
 
   const peaks: Peaks = { heapUsed: 0, rss: 0, arrayBuffers: 0, heapPlusBuffers: 0 };

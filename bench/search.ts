@@ -15,16 +15,10 @@ import { searchPostgres, statsPostgres } from '../src/search/postgres.ts';
 import type { SearchQuery } from '../src/search/types.ts';
 import { connectNode } from '../tools/lib/db.ts';
 import { startPostgres } from '../tools/services/postgres.ts';
+import { positiveArg } from './lib/args.ts';
 
-function arg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  const v = i >= 0 ? Number(process.argv[i + 1]) : fallback;
-  if (!Number.isInteger(v) || v <= 0) throw new Error(`--${name} must be a positive whole number`);
-  return v;
-}
-
-const COUNT = arg('packages', 2000);
-const RUNS = arg('runs', 7);
+const COUNT = positiveArg('packages', 2000);
+const RUNS = positiveArg('runs', 7);
 const fixturesDir = process.env.OS_TEST_FIXTURES_DIR ?? fileURLToPath(new URL('../../shared/fixtures', import.meta.url));
 const moldova = (JSON.parse(readFileSync(`${fixturesDir}/expected/es-doc-boost-moldova.json`, 'utf8')) as [string, RegistryDocument])[1];
 const COUNTRIES = ['MD', 'RO', 'UA', 'ZA', 'MX', 'BR', 'GB', 'DE', 'FR', 'IT'];

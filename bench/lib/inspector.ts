@@ -85,19 +85,6 @@ export class Inspector {
     return this.send('Runtime.getHeapUsage');
   }
 
-  /** The source text at `place` (for naming anonymous functions in a bundle). */
-  async sourceAt(place: Place, length = 90): Promise<string> {
-    try {
-      const { scriptSource } = await this.send<{ scriptSource: string }>('Debugger.getScriptSource', {
-        scriptId: place.scriptId,
-      });
-      const line = scriptSource.split('\n')[place.line] ?? '';
-      return line.slice(place.column, place.column + length).trim();
-    } catch {
-      return '';
-    }
-  }
-
   close(): void {
     this.socket.close();
   }

@@ -32,11 +32,20 @@ export interface WorkerOptions {
   verbose: boolean;
 }
 
-/** Top-level string settings of wrangler.toml (enough for the bench; no TOML parser needed). */
-function tomlString(toml: string, key: string): string {
-  const m = new RegExp(`^${key}\\s*=\\s*"([^"]*)"`, 'm').exec(toml);
-  if (!m?.[1]) throw new Error(`wrangler.toml has no ${key}`);
+/** The Worker's compatibility date, from wrangler.toml (a top-level string: no TOML parser needed). */
+export function compatibilityDate(): string {
+  const m = /^compatibility_date\s*=\s*"([^"]*)"/m.exec(readFileSync(join(ROOT, 'wrangler.toml'), 'utf8'));
+  if (!m?.[1]) throw new Error('wrangler.toml has no compatibility_date');
   return m[1];
+}
+
+/** Bundles a Worker into `outdir` with `wrangler deploy --dry-run`, exactly as a deploy would (wrangler.toml unless `config`). */
+export function bundleWorker(outdir: string, config?: string): void {
+  execFileSync(
+    join(ROOT, 'node_modules', '.bin', 'wrangler'),
+    ['deploy', '--dry-run', ...(config ? ['--config', config] : []), '--outdir', outdir],
+    { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, WRANGLER_SEND_METRICS: 'false' } },
+  );
 }
 
 async function waitUp(url: string, alive: () => boolean): Promise<void> {
@@ -58,17 +67,12 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   const { port, inspectorPort, vars, work } = options;
   const url = `http://127.0.0.1:${port}`;
   const dist = join(work, 'dist');
-  execFileSync(join(ROOT, 'node_modules', '.bin', 'wrangler'), ['deploy', '--dry-run', '--outdir', dist], {
-    cwd: ROOT,
-    stdio: ['ignore', 'ignore', 'inherit'],
-    env: { ...process.env, WRANGLER_SEND_METRICS: 'false' },
-  });
-  const toml = readFileSync(join(ROOT, 'wrangler.toml'), 'utf8');
+  bundleWorker(dist);
   const mf = new Miniflare({
     modules: true,
     scriptPath: join(dist, 'index.js'),
     modulesRoot: dist,
-    compatibilityDate: tomlString(toml, 'compatibility_date'),
+    compatibilityDate: compatibilityDate(),
     compatibilityFlags: ['nodejs_compat'],
     host: '127.0.0.1',
     port,
