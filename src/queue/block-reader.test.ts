@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { concatBytes } from '../http/bytes.ts';
 import { blockReader } from './block-reader.ts';
 
 const OPTIONS = { minBytes: 64 * 1024, maxBytes: 256 * 1024, idleMs: 5_000 };
@@ -36,16 +37,6 @@ function firstDifference(a: Uint8Array, b: Uint8Array): number {
   return -1;
 }
 
-function joined(blocks: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(blocks.reduce((n, b) => n + b.byteLength, 0));
-  let at = 0;
-  for (const b of blocks) {
-    out.set(b, at);
-    at += b.byteLength;
-  }
-  return out;
-}
-
 describe('blockReader', () => {
   const data = bytes(1_000_003);
 
@@ -55,7 +46,7 @@ describe('blockReader', () => {
     ['a plain stream of 1 MiB chunks', () => chunked(data, 1024 * 1024)],
   ])('reads %s in blocks of at least 64 KiB, every byte once, in order', async (_, open) => {
     const blocks = await readAll(open());
-    expect(firstDifference(joined(blocks), data)).toBe(-1);
+    expect(firstDifference(concatBytes(blocks), data)).toBe(-1);
     for (const b of blocks.slice(0, -1)) expect(b.byteLength).toBeGreaterThanOrEqual(OPTIONS.minBytes);
     expect(blocks.length).toBeLessThanOrEqual(Math.ceil(data.length / OPTIONS.minBytes));
   });
