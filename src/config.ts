@@ -41,6 +41,18 @@ const flag = z
   .optional()
   .transform((v) => ['1', 'true', 'yes', 'on'].includes((v ?? '').toLowerCase()));
 
+/** A switch that is on unless set to an off value; anything unrecognised is an error. */
+const switchedOn = z
+  .string()
+  .optional()
+  .transform((v, ctx) => {
+    const value = (v ?? '').trim().toLowerCase();
+    if (value === '' || ['1', 'true', 'yes', 'on'].includes(value)) return true;
+    if (['0', 'false', 'no', 'off'].includes(value)) return false;
+    ctx.addIssue({ code: 'custom', message: 'must be on or off (true/false, yes/no, 1/0)' });
+    return z.NEVER;
+  });
+
 export const ConfigSchema = z.object({
   /** Public base URL of this service, e.g. https://openspending.org */
   OS_BASE_URL: z.url().transform((v) => v.replace(/\/+$/, '')),
@@ -107,6 +119,12 @@ export const ConfigSchema = z.object({
     }),
   /** Development mode: loopback `next` targets allowed, non-Secure cookies on http. */
   OS_DEV_MODE: flag,
+  /**
+   * Login `next` may be `http://127.0.0.1:<port>/…` or `http://[::1]:<port>/…`
+   * (RFC 8252 §7.3: command-line clients such as gobble listen there for the
+   * token). On by default; `off` allows only the configured origins.
+   */
+  OS_LOGIN_LOOPBACK_NEXT: switchedOn,
   /** Loader: a load silent this long (seconds) turns into `fail` (liveness alarm). */
   OS_LOADER_STALL_TIMEOUT: seconds(600),
   /** Loader: a running load silent this long (seconds) has its queue message sent again. */

@@ -5,8 +5,11 @@ const policy: RedirectPolicy = {
   baseUrl: 'https://openspending.org',
   frontendOrigins: ['https://viewer.example.org', 'http://admin.example.org:8080'],
   devMode: false,
+  loopbackLiterals: false,
 };
 const dev: RedirectPolicy = { ...policy, devMode: true };
+/** Production defaults: loopback IP literals on (OS_LOGIN_LOOPBACK_NEXT), no development mode. */
+const prod: RedirectPolicy = { ...policy, loopbackLiterals: true };
 
 describe('safeNext: only allow-listed origins may receive a token', () => {
   const accepted: Array<[string, RedirectPolicy]> = [
@@ -18,6 +21,13 @@ describe('safeNext: only allow-listed origins may receive a token', () => {
     ['http://127.0.0.1:8001', dev], // gobble's local capture server, development only
     ['http://localhost:3000/', dev],
     ['http://[::1]:9000/', dev],
+    // RFC 8252 §7.3 loopback IP literals, outside development (OS_LOGIN_LOOPBACK_NEXT on).
+    ['http://127.0.0.1:8001', prod], // gobble, exactly
+    ['http://127.0.0.1:49152/callback?x=1', prod],
+    ['http://127.0.0.1/', prod], // default port
+    ['http://[::1]:8001/', prod],
+    ['http://[0:0:0:0:0:0:0:1]:8001/', prod], // the parser spells it [::1]
+    ['https://openspending.org/admin', prod], // the allow-list still applies
   ];
   it.each(accepted)('accepts %s', (next, p) => {
     expect(safeNext(next, p)).toBeInstanceOf(URL);
@@ -47,6 +57,29 @@ describe('safeNext: only allow-listed origins may receive a token', () => {
     ['http://127.0.0.1:8001', policy, 'loopback outside development'],
     ['http://localhost/', policy, 'localhost outside development'],
     ['https://openspending.org/' + 'a'.repeat(3000), policy, 'oversized'],
+    // Loopback literals allowed: only the literals themselves, over http.
+    ['http://localhost:8001/', prod, 'localhost is a name, not a literal'],
+    ['http://localhost./', prod, 'localhost. (trailing dot)'],
+    ['http://127.0.0.1.evil.example/', prod, 'loopback literal as a label prefix'],
+    ['http://localhost.evil.example/', prod, 'localhost as a label prefix'],
+    ['http://127.0.0.1@evil.example/', prod, 'loopback literal as userinfo'],
+    ['https://127.0.0.1@evil.example/', prod, 'loopback literal as userinfo over https'],
+    ['http://127.0.0.1:8001@evil.example/', prod, 'loopback literal and port as userinfo'],
+    ['http://user:pw@127.0.0.1:8001/', prod, 'userinfo on a loopback literal'],
+    ['http://evil.example/#@127.0.0.1:8001', prod, 'loopback literal in the fragment'],
+    ['http://evil.example/?next=http://127.0.0.1:8001', prod, 'loopback literal in the query'],
+    ['http://127.0.0.1%2eevil.example/', prod, 'percent-encoded dot'],
+    ['http://127.0.0.2:8001/', prod, 'another 127/8 address'],
+    ['http://[::ffff:127.0.0.1]:8001/', prod, 'IPv4-mapped IPv6'],
+    ['https://127.0.0.1:8001/', prod, 'https to a loopback literal (RFC 8252 uses http)'],
+    ['ftp://127.0.0.1:8001/', prod, 'ftp scheme'],
+    ['ws://127.0.0.1:8001/', prod, 'ws scheme'],
+    ['file://127.0.0.1/etc/passwd', prod, 'file scheme'],
+    ['javascript://127.0.0.1/%0aalert(1)', prod, 'javascript scheme'],
+    ['//127.0.0.1:8001/', prod, 'scheme-relative loopback'],
+    ['http:127.0.0.1:8001', prod, 'no slashes'],
+    ['http://127.0.0.1:8001', policy, 'loopback literals turned off'],
+    ['http://[::1]:8001/', policy, 'IPv6 loopback turned off'],
   ];
   it.each(refused)('refuses %s (%s)', (next, p) => {
     expect(safeNext(next, p)).toBeNull();

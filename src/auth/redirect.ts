@@ -3,8 +3,9 @@
  *
  * The original redirected to any `next` and appended the user token: an open
  * redirect that handed tokens to any site. Here `next` must be an absolute
- * http(s) URL whose origin is OS_BASE_URL's, a configured frontend origin, or
- * (development only) a loopback origin. Pure: no I/O.
+ * http(s) URL whose origin is OS_BASE_URL's, a configured frontend origin,
+ * a loopback IP literal over http (command-line clients, unless turned off),
+ * or (development only) any loopback origin. Pure: no I/O.
  */
 import { parseHttpUrl } from '../http/urls.ts';
 
@@ -13,12 +14,22 @@ export interface RedirectPolicy {
   baseUrl: string;
   frontendOrigins: readonly string[];
   devMode: boolean;
+  /**
+   * `http://127.0.0.1:<port>` and `http://[::1]:<port>` (any port and path)
+   * accepted: RFC 8252 §7.3 loopback redirects for native apps such as gobble,
+   * which listens on a local port for its token. Names such as `localhost`
+   * are not included: they can resolve elsewhere (RFC 8252 §8.3).
+   */
+  loopbackLiterals: boolean;
 }
 
 /** Longest `next` we consider; real ones are well under 1 KiB. */
 export const MAX_NEXT_LENGTH = 2048;
 
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+/** Loopback IP literals as the URL parser spells them (`[0:0::1]` becomes `[::1]`). */
+const LOOPBACK_LITERALS = new Set(['127.0.0.1', '[::1]']);
 
 function originOf(value: string): string | null {
   try {
@@ -57,6 +68,7 @@ export function safeNext(next: string | undefined | null, policy: RedirectPolicy
   const url = parseHttpUrl(next);
   if (!url) return null;
   if (allowedOrigins(policy).has(url.origin)) return url;
+  if (policy.loopbackLiterals && url.protocol === 'http:' && LOOPBACK_LITERALS.has(url.hostname)) return url;
   if (policy.devMode && LOOPBACK_HOSTS.has(url.hostname)) return url;
   return null;
 }

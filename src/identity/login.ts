@@ -90,7 +90,12 @@ async function sha256hex(text: string): Promise<string> {
 
 /** The redirect policy of this deployment. */
 export function redirectPolicy(config: Config): RedirectPolicy {
-  return { baseUrl: config.OS_BASE_URL, frontendOrigins: config.OS_FRONTEND_ORIGINS, devMode: config.OS_DEV_MODE };
+  return {
+    baseUrl: config.OS_BASE_URL,
+    frontendOrigins: config.OS_FRONTEND_ORIGINS,
+    devMode: config.OS_DEV_MODE,
+    loopbackLiterals: config.OS_LOGIN_LOOPBACK_NEXT,
+  };
 }
 
 /**

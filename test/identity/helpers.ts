@@ -42,10 +42,13 @@ export interface StartedLogin {
   state: string;
 }
 
+/** Sends a request to a Worker; `call` (the test bindings) unless a test needs other settings. */
+export type Send = (path: string, init?: RequestInit) => Promise<Response>;
+
 /** GET /user/check without a token: the hop URL it hands out (and its state). */
-export async function checkLogin(next?: string): Promise<{ hopUrl: string; state: string; res: Response }> {
+export async function checkLogin(next?: string, send: Send = call): Promise<{ hopUrl: string; state: string; res: Response }> {
   const qs = next === undefined ? '' : `?next=${encodeURIComponent(next)}`;
-  const res = await call(`/user/check${qs}`);
+  const res = await send(`/user/check${qs}`);
   if (res.status !== 200) throw new Error(`/user/check: ${res.status} ${await res.text()}`);
   const body = (await res.clone().json()) as { authenticated: boolean; providers: { google: { url: string } } };
   const hopUrl = body.providers.google.url;
@@ -53,18 +56,18 @@ export async function checkLogin(next?: string): Promise<{ hopUrl: string; state
 }
 
 /** Opens a hop URL (absolute, on BASE) like a top-level navigation, with `cookie` if given. */
-export function openHop(hopUrl: string, cookie?: string): Promise<Response> {
+export function openHop(hopUrl: string, cookie?: string, send: Send = call): Promise<Response> {
   if (!hopUrl.startsWith(BASE + '/')) throw new Error(`hop URL not on the service: ${hopUrl}`);
-  return call(hopUrl.slice(BASE.length), { headers: cookie ? { cookie } : {}, redirect: 'manual' });
+  return send(hopUrl.slice(BASE.length), { headers: cookie ? { cookie } : {}, redirect: 'manual' });
 }
 
 /**
  * /user/check without a token, then its hop (as the browser that holds
  * `cookie`, or a fresh one): the provider URL and the binding cookie.
  */
-export async function startLogin(next?: string, cookie?: string): Promise<StartedLogin> {
-  const { hopUrl, state } = await checkLogin(next);
-  const res = await openHop(hopUrl, cookie);
+export async function startLogin(next?: string, cookie?: string, send: Send = call): Promise<StartedLogin> {
+  const { hopUrl, state } = await checkLogin(next, send);
+  const res = await openHop(hopUrl, cookie, send);
   if (res.status !== 302) throw new Error(`hop: ${res.status} ${await res.text()}`);
   const setCookie = res.headers.get('set-cookie') ?? '';
   return {
@@ -125,10 +128,14 @@ export async function authenticateAtProvider(providerUrl: string, account: strin
 }
 
 /** The whole login: returns the final redirect of the callback. */
-export async function login(account: string, next?: string): Promise<{ location: string; callbackPath: string; started: StartedLogin }> {
-  const started = await startLogin(next);
+export async function login(
+  account: string,
+  next?: string,
+  send: Send = call,
+): Promise<{ location: string; callbackPath: string; started: StartedLogin }> {
+  const started = await startLogin(next, undefined, send);
   const callbackPath = await authenticateAtProvider(started.providerUrl, account);
-  const res = await call(callbackPath, { headers: { cookie: started.cookie }, redirect: 'manual' });
+  const res = await send(callbackPath, { headers: { cookie: started.cookie }, redirect: 'manual' });
   if (res.status !== 302) throw new Error(`callback: ${res.status} ${await res.text()}`);
   return { location: res.headers.get('location') ?? '', callbackPath, started };
 }
