@@ -5,6 +5,7 @@
  * naming the setting rather than somewhere deep inside a request.
  */
 import { z } from 'zod';
+import { PROGRESS_MODES } from './loader/progress.ts';
 
 const csv = z
   .string()
@@ -143,6 +144,11 @@ export const ConfigSchema = z.object({
    * `unnest` (INSERT … SELECT FROM unnest, for a proxy without COPY).
    */
   OS_LOADER_INSERT_METHOD: z.enum(['copy', 'unnest']).default('copy'),
+  /**
+   * /package/status `progress`: `records` loaded (the original README,
+   * os-admin) or the `fraction` 0..1 (os-packager, the vulekamali automation).
+   */
+  OS_STATUS_PROGRESS: z.enum(PROGRESS_MODES).default('records'),
   /** Loader: largest datapackage.json fetched, in bytes. */
   OS_LOADER_MAX_DESCRIPTOR_BYTES: seconds(5 * 1024 * 1024),
 });

@@ -10,6 +10,7 @@ import { STATUSES } from '../durable/status-machine.ts';
 import { jsonError, jsonp } from '../http/respond.ts';
 import { param } from '../http/params.ts';
 import type { App } from '../http/types.ts';
+import { progressFigures, type ProgressMode } from '../loader/progress.ts';
 import { acceptUpload } from '../queue/upload.ts';
 
 const MAX_URL = 2048;
@@ -50,10 +51,18 @@ const StatusQuery = z.object({
 const StatusResponse = z
   .object({
     status: z.enum(STATUSES),
-    progress: z.number().int().openapi({ description: 'Records loaded so far' }),
+    progress: z.number().min(0).openapi({
+      description:
+        'Records loaded so far (OS_STATUS_PROGRESS=records, the default) or the share of the load done, 0..1 (OS_STATUS_PROGRESS=fraction)',
+    }),
+    records: z.number().int().min(0).openapi({ description: 'Records loaded so far, whatever the setting' }),
+    fraction: z
+      .number()
+      .min(0)
+      .max(1)
+      .openapi({ description: 'Share of the load done, 0..1, whatever the setting: exactly 1 when done, 0 while unknown' }),
     error: z.string().optional(),
     total: z.number().int().optional().openapi({ description: 'Total records, when known' }),
-    fraction: z.number().min(0).max(1).optional().openapi({ description: 'Share of the load done, 0..1' }),
     steps: z.record(z.string(), z.number()).optional().openapi({ description: 'Milliseconds spent per status' }),
   })
   .openapi('LoadStatus');
@@ -92,12 +101,11 @@ function untyped(res: Response): never {
   return res as never;
 }
 
-/** The public view of a status (no job id, key or private metadata). */
-export function statusBody(view: StatusView): z.infer<typeof StatusResponse> {
-  const body: z.infer<typeof StatusResponse> = { status: view.status, progress: view.progress };
+/** The public view of a status (no job id, key or private metadata); `progress` as `mode` says. */
+export function statusBody(view: StatusView, mode: ProgressMode): z.infer<typeof StatusResponse> {
+  const body: z.infer<typeof StatusResponse> = { status: view.status, ...progressFigures(view, mode) };
   if (view.status === 'fail') body.error = view.error ?? 'load failed';
   if (view.total !== null) body.total = view.total;
-  if (view.fraction !== null) body.fraction = Math.min(1, Math.max(0, view.fraction));
   body.steps = view.steps as Record<string, number>;
   return body;
 }
@@ -121,6 +129,6 @@ export function registerPackageLoadRoutes(app: App): void {
     const view = await lookupStatus(c.env, datapackage);
     // Not JSON on purpose: gobble keeps polling on a non-JSON body.
     if (!view) return untyped(c.text('Not Found', 404));
-    return untyped(jsonp(c, statusBody(view), 200));
+    return untyped(jsonp(c, statusBody(view, c.get('config').OS_STATUS_PROGRESS), 200));
   });
 }

@@ -119,6 +119,7 @@ export async function upload(url: string, token: string): Promise<Record<string,
 export interface StatusBody {
   status: string;
   progress: number;
+  records?: number;
   error?: string;
   total?: number;
   fraction?: number;
