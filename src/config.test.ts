@@ -38,4 +38,39 @@ describe('configuration', () => {
   it('ignores bindings that are not OS_* strings', () => {
     expect(() => parseConfig({ ...minimal, PACKAGE_STATUS: {}, OS_NUMBER: 5 })).not.toThrow();
   });
+
+  it('resolves OS_EXTRA_TAXONOMIES: none by default, the built-in vulekamali, or one defined in OS_TAXONOMY_<NAME>', () => {
+    expect(parseConfig(minimal).extraColumnTypes).toEqual({});
+    expect(Object.keys(parseConfig({ ...minimal, OS_EXTRA_TAXONOMIES: 'vulekamali' }).extraColumnTypes)).toHaveLength(57);
+    const own = { 'programme:code': { dataType: 'string', dimensionType: 'classification', uniqueIdentifier: true } };
+    const config = parseConfig({ ...minimal, OS_EXTRA_TAXONOMIES: 'vulekamali, programmes', OS_TAXONOMY_PROGRAMMES: JSON.stringify(own) });
+    expect(config.extraColumnTypes['programme:code']).toEqual(own['programme:code']);
+    expect(Object.keys(config.extraColumnTypes)).toHaveLength(58);
+  });
+
+  it('refuses a broken taxonomy setting at start, naming the setting, the type and the problem', () => {
+    const broken = {
+      ...minimal,
+      OS_EXTRA_TAXONOMIES: 'programmes',
+      OS_TAXONOMY_PROGRAMMES: JSON.stringify({ 'programme:level2:code': { dataType: 'string', dimensionType: 'x', parent: 'programme:level1:code' } }),
+    };
+    expect(() => parseConfig(broken)).toThrow(ConfigError);
+    expect(() => parseConfig(broken)).toThrow(
+      'invalid configuration: OS_TAXONOMY_PROGRAMMES: type "programme:level2:code": parent "programme:level1:code" is not a known type',
+    );
+    expect(() => parseConfig({ ...minimal, OS_EXTRA_TAXONOMIES: 'programmes' })).toThrow(
+      'OS_EXTRA_TAXONOMIES: "programmes" is neither a built-in taxonomy (vulekamali) nor defined in OS_TAXONOMY_PROGRAMMES',
+    );
+    expect(() => parseConfig({ ...minimal, OS_EXTRA_TAXONOMIES: 'p', OS_TAXONOMY_P: '{oops' })).toThrow(/OS_TAXONOMY_P: not valid JSON/);
+  });
+
+  it('reads OS_STATUS_PROGRESS and OS_LOGIN_LOOPBACK_NEXT, refusing values it does not know', () => {
+    expect(parseConfig(minimal)).toMatchObject({ OS_STATUS_PROGRESS: 'records', OS_LOGIN_LOOPBACK_NEXT: true });
+    expect(parseConfig({ ...minimal, OS_STATUS_PROGRESS: 'fraction', OS_LOGIN_LOOPBACK_NEXT: 'off' })).toMatchObject({
+      OS_STATUS_PROGRESS: 'fraction',
+      OS_LOGIN_LOOPBACK_NEXT: false,
+    });
+    expect(() => parseConfig({ ...minimal, OS_STATUS_PROGRESS: 'percent' })).toThrow(/OS_STATUS_PROGRESS/);
+    expect(() => parseConfig({ ...minimal, OS_LOGIN_LOOPBACK_NEXT: 'maybe' })).toThrow(/OS_LOGIN_LOOPBACK_NEXT: must be on or off/);
+  });
 });

@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { PROGRESS_MODES } from './loader/progress.ts';
+import { resolveTaxonomies, type OsTypeTable } from './loader/taxonomy.ts';
 
 const csv = z
   .string()
@@ -149,11 +150,20 @@ export const ConfigSchema = z.object({
    * os-admin) or the `fraction` 0..1 (os-packager, the vulekamali automation).
    */
   OS_STATUS_PROGRESS: z.enum(PROGRESS_MODES).default('records'),
+  /**
+   * Extra os-types taxonomies for `columnType` descriptors, by name: a
+   * built-in one (`vulekamali`) or one defined in `OS_TAXONOMY_<NAME>` (JSON
+   * in os-types' format). Resolved and validated by parseConfig.
+   */
+  OS_EXTRA_TAXONOMIES: csv,
   /** Loader: largest datapackage.json fetched, in bytes. */
   OS_LOADER_MAX_DESCRIPTOR_BYTES: seconds(5 * 1024 * 1024),
 });
 
-export type Config = z.infer<typeof ConfigSchema>;
+export type Config = z.infer<typeof ConfigSchema> & {
+  /** The column types OS_EXTRA_TAXONOMIES adds to os-types' own (validated; empty without it). */
+  extraColumnTypes: OsTypeTable;
+};
 
 export class ConfigError extends Error {
   constructor(message: string) {
@@ -173,7 +183,13 @@ export function parseConfig(env: Record<string, unknown>): Config {
     const problems = result.error.issues.map((i) => `${i.path.join('.') || '(config)'}: ${i.message}`);
     throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
   }
-  return result.data;
+  // Taxonomy definitions live in settings of their own (OS_TAXONOMY_<NAME>), named by OS_EXTRA_TAXONOMIES.
+  const taxonomies = resolveTaxonomies(result.data.OS_EXTRA_TAXONOMIES, input);
+  if (taxonomies.problems.length > 0) {
+    const problems = taxonomies.problems.map((p) => `${p.setting}: ${p.message}`);
+    throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
+  }
+  return { ...result.data, extraColumnTypes: taxonomies.types };
 }
 
 const cache = new WeakMap<object, Config>();

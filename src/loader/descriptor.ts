@@ -4,9 +4,9 @@
  * bad package fails with one message listing every problem, before any table
  * is touched.
  */
-import TypeProcessor from 'os-types';
 import { KNOWN_TYPES, partialCodeChains, valueCaster } from './cast';
 import { isSupportedEncoding } from './csv';
+import { typeProcessor, type OsTypeTable } from './taxonomy';
 import type { CsvDialect, FdpDimension, FdpModel, Field, FiscalPackage, LoadResource } from './types';
 import { DEFAULT_DIALECT } from './types';
 
@@ -73,8 +73,14 @@ function parseDialect(raw: unknown, problems: string[]): CsvDialect {
   return dialect;
 }
 
+/** What parseDescriptor may be told besides the descriptor. */
+export interface DescriptorOptions {
+  /** Column types added to os-types' own (OS_EXTRA_TAXONOMIES, validated by resolveTaxonomies). */
+  extraColumnTypes?: OsTypeTable;
+}
+
 /** columnType-only fields -> FDP model via os-types (era B's pre-step), dropping the `unknown` dimension. */
-function modelFromColumnTypes(fields: Json[], problems: string[]): { model: FdpModel; types: Record<string, { type: string; format?: string; [key: string]: unknown }> } | null {
+function modelFromColumnTypes(fields: Json[], problems: string[], extraTypes: OsTypeTable): { model: FdpModel; types: Record<string, { type: string; format?: string; [key: string]: unknown }> } | null {
   const input = fields
     .filter((f) => isNonEmptyString(f.columnType))
     .map((f) => {
@@ -84,7 +90,7 @@ function modelFromColumnTypes(fields: Json[], problems: string[]): { model: FdpM
       if (isObject(f.options)) copy.options = structuredClone(f.options);
       return copy;
     });
-  const out = new TypeProcessor().fieldsToModel(input);
+  const out = typeProcessor(extraTypes).fieldsToModel(input);
   if (out.errors) {
     for (const e of out.errors.general) problems.push(`columnType: ${e}`);
     for (const [field, errors] of Object.entries(out.errors.perField)) {
@@ -149,12 +155,13 @@ function checkModel(model: FdpModel, fieldNames: Set<string>, resourceName: stri
 /**
  * Validates a descriptor (parsed JSON) and returns what the loader needs.
  * Accepts the legacy `mapping` alias of `model`, and builds the model from
- * `columnType` fields with os-types when there is none. The returned
+ * `columnType` fields with os-types (and `options.extraColumnTypes`) when
+ * there is none. The returned
  * `descriptor` is the one to store: `model` in place of `mapping`, author
  * obfuscated, `private` defaulting to true. Throws DescriptorError listing
  * every problem found.
  */
-export function parseDescriptor(json: unknown): FiscalPackage {
+export function parseDescriptor(json: unknown, options: DescriptorOptions = {}): FiscalPackage {
   const problems: string[] = [];
   if (!isObject(json)) throw new DescriptorError(['the descriptor must be a JSON object']);
   const descriptor = structuredClone(json);
@@ -220,7 +227,7 @@ export function parseDescriptor(json: unknown): FiscalPackage {
   if (isObject(descriptor.model)) model = descriptor.model as FdpModel;
   else if (descriptor.model !== undefined) problems.push('"model" must be an object');
   else if (fieldObjects.some((f) => isNonEmptyString(f.columnType))) {
-    const generated = modelFromColumnTypes(fieldObjects, problems);
+    const generated = modelFromColumnTypes(fieldObjects, problems, options.extraColumnTypes ?? {});
     if (generated) {
       model = generated.model;
       osTypes = generated.types;

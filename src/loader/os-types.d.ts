@@ -11,6 +11,8 @@ declare module 'os-types' {
     promise?: Promise<unknown>;
   }
   class TypeProcessor {
+    /** Type name -> definition (os-types.json plus its placeholders); replaceable per processor. */
+    types: Record<string, import('./taxonomy.ts').OsTypeDefinition>;
     fieldsToModel(fields: Array<Record<string, unknown>>): OsTypesResult;
   }
   export default TypeProcessor;

@@ -6,6 +6,7 @@
 import { buildBabbageModel } from '../loader/babbage.ts';
 import { castOptionsFor, castsToPlainText, createRowCaster } from '../loader/cast.ts';
 import { parseDescriptor, resolveResourceUrl } from '../loader/descriptor.ts';
+import type { OsTypeTable } from '../loader/taxonomy.ts';
 import { createFactTableSql, factTableColumns, factTableIndexes, insertChunkSql, quoteIdent } from '../loader/sql.ts';
 import type { FiscalPackage } from '../loader/types.ts';
 import { PermanentError } from './errors.ts';
@@ -47,9 +48,9 @@ export interface PreparedLoad {
   babbageModel(): Record<string, unknown>;
 }
 
-/** Validates a descriptor (DescriptorError on problems). */
-export function parseFiscalPackage(json: unknown): FiscalPackage {
-  return parseDescriptor(json);
+/** Validates a descriptor (DescriptorError on problems); `extraColumnTypes` as config.extraColumnTypes. */
+export function parseFiscalPackage(json: unknown, extraColumnTypes?: OsTypeTable): FiscalPackage {
+  return parseDescriptor(json, extraColumnTypes ? { extraColumnTypes } : {});
 }
 
 /** The absolute URL of the package's data file. */

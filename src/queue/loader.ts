@@ -116,7 +116,7 @@ async function prepare(run: Run): Promise<'done' | 'ready'> {
   }
 
   await report(run, 'validating-datapackage');
-  const pkg = parseFiscalPackage(json);
+  const pkg = parseFiscalPackage(json, config.extraColumnTypes);
   if (pkg.owner !== job.userid) {
     throw new PermanentError(`the datapackage owner "${pkg.owner}" is not the uploading user`);
   }
