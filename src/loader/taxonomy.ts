@@ -1,4 +1,3 @@
-/// <reference path="./os-types.d.ts" />
 /**
  * Extra os-types taxonomies (OS_EXTRA_TAXONOMIES): column types a deployment
  * adds to os-types' own, in os-types' format (`os-types.json`: type name ->

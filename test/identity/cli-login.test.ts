@@ -5,21 +5,15 @@
  * `path[6:]` of the request it receives (`/?jwt=<token>`).
  */
 import { env } from 'cloudflare:workers';
-import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import worker from '../../src/index.ts';
-import { BASE } from '../helpers/app.ts';
+import type { Env } from '../../src/env.ts';
+import { BASE, callWith } from '../helpers/app.ts';
 import { authenticateAtProvider, login, newAccount, query, startLogin, type Send } from './helpers.ts';
 
 /** A Worker with `settings` over the test bindings (a distinct env object: a distinct Config). */
 function workerWith(settings: Record<string, string>): Send {
-  const e = { ...env, ...settings } as typeof env;
-  return async (path, init) => {
-    const ctx = createExecutionContext();
-    const res = await worker.fetch(new Request(BASE + path, init) as Parameters<typeof worker.fetch>[0], e, ctx);
-    await waitOnExecutionContext(ctx);
-    return res;
-  };
+  const e = { ...env, ...settings } as Env;
+  return (path, init) => callWith(e, path, init);
 }
 
 /** Production: no development mode, loopback literals at their default (on). */

@@ -4,20 +4,10 @@
  * mode, and the queue consumer loading a 2,000-row package in 500-row chunks,
  * the status read between chunks as a polling client would.
  */
-import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import type { Env } from '../../src/env.ts';
-import worker from '../../src/index.ts';
 import type { LoaderMessage } from '../../src/queue/messages.ts';
-import { BASE } from '../helpers/app.ts';
+import { callWith as send } from '../helpers/app.ts';
 import { deliver, drivenEnv, publishFixture, type StatusBody } from './helpers.ts';
-
-async function send(e: Env, path: string, init?: RequestInit): Promise<Response> {
-  const ctx = createExecutionContext();
-  const res = await worker.fetch(new Request(BASE + path, init) as Parameters<typeof worker.fetch>[0], e, ctx);
-  await waitOnExecutionContext(ctx);
-  return res;
-}
 
 /** Uploads uk-cra, loads it one message at a time; every status body seen, the last one `done`. */
 async function loadPolling(settings: Record<string, string>): Promise<StatusBody[]> {
