@@ -128,7 +128,16 @@ function shapeProblems(name: string, raw: unknown): string[] {
 export function resolveTaxonomies(
   names: readonly string[],
   settings: Readonly<Record<string, unknown>>,
-  builtIn: OsTypeTable = builtInTypes(),
+  builtIn?: OsTypeTable,
+): { types: OsTypeTable; problems: TaxonomyProblem[] } {
+  if (names.length === 0) return { types: {}, problems: [] };
+  return resolveNamed(names, settings, builtIn ?? builtInTypes());
+}
+
+function resolveNamed(
+  names: readonly string[],
+  settings: Readonly<Record<string, unknown>>,
+  builtIn: OsTypeTable,
 ): { types: OsTypeTable; problems: TaxonomyProblem[] } {
   const problems: TaxonomyProblem[] = [];
   const types: Record<string, OsTypeDefinition> = {};
