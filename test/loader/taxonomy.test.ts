@@ -178,7 +178,7 @@ describe('extra os-types taxonomies through the client flow', () => {
     expect(sum?.s).toBe('1175.25');
   });
 
-  it('without the taxonomy the same upload fails, the error naming each field and its unknown type', async () => {
+  it('without the taxonomy the same upload fails, the error naming the field and its unknown type (os-types stops at the first)', async () => {
     const { end } = await publish(worker({}), FIELDS, CSV);
     expect(end.status).toBe('fail');
     expect(end.error).toContain(`field "Cost centre": Got unknown type ${level(9)}:code`);
