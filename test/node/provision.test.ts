@@ -90,6 +90,15 @@ describe('provisioning decisions', () => {
     expect(p.problems.join('\n')).not.toMatch(/run without/);
   });
 
+  it('a path set by hand that names no program is an error, not an install', () => {
+    const browser: Requirement = { kind: 'binary', name: 'chromium', binary: 'chromium', pathEnv: 'OS_TEST_CHROMIUM', apt: ['chromium'], reason: 'the browser test' };
+    const p = plan([browser], facts({ present: new Set(), env: { OS_TEST_CHROMIUM: '/opt/nothing' } }));
+    expect(p.steps).toEqual([]);
+    expect(p.problems).toEqual([
+      'OS_TEST_CHROMIUM=/opt/nothing names no program: needed for the browser test; unset OS_TEST_CHROMIUM or point it to chromium',
+    ]);
+  });
+
   it('without apt-get names the Debian packages to find equivalents of', () => {
     const p = plan(REQS, facts({ present: without('redis'), apt: false }));
     expect(p.steps).toEqual([]);

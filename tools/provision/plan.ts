@@ -156,7 +156,14 @@ export function plan(requirements: readonly Requirement[], facts: Facts): Plan {
   }
 
   const missing = needed.filter((r) => !facts.present.has(r.name));
-  const missingBinaries = missing.filter((r): r is BinaryRequirement => r.kind === 'binary');
+  // A path set by hand that names no program: installing a package would not change that.
+  const badOverride = (r: Requirement): boolean => r.kind === 'binary' && !!r.pathEnv && !!facts.env[r.pathEnv];
+  for (const r of missing) {
+    if (r.kind === 'binary' && badOverride(r)) {
+      problems.add(`${r.pathEnv}=${facts.env[r.pathEnv!]} names no program: needed for ${r.reason}; unset ${r.pathEnv} or point it to ${r.binary}`);
+    }
+  }
+  const missingBinaries = missing.filter((r): r is BinaryRequirement => r.kind === 'binary' && !badOverride(r));
   const packages = [...new Set(missingBinaries.flatMap((r) => r.apt))];
   const steps: Step[] = [];
   const canInstall = facts.apt && facts.privilege !== 'none';
@@ -165,8 +172,7 @@ export function plan(requirements: readonly Requirement[], facts: Facts): Plan {
       steps.push({ kind: 'apt', packages, commands: aptCommands(packages, facts.privilege) });
     } else {
       for (const r of missingBinaries) {
-        const where = r.pathEnv && facts.env[r.pathEnv] ? `${facts.env[r.pathEnv]} (${r.pathEnv})` : r.binary;
-        problems.add(`${where} not found: needed for ${r.reason} (Debian package ${r.apt.join(', ')})`);
+        problems.add(`${r.binary} not found: needed for ${r.reason} (Debian package ${r.apt.join(', ')})`);
       }
       const how = facts.apt
         ? `Install ${packages.length > 1 ? 'them' : 'it'} (needs root), then run the tests again:\n  ${manualAptLine(packages)}`
@@ -175,7 +181,7 @@ export function plan(requirements: readonly Requirement[], facts: Facts): Plan {
     }
   }
   // Builds and venvs run after the apt step; those waiting for a binary that cannot be installed say so.
-  const blocked = canInstall ? new Set<string>() : new Set(missingBinaries.map((r) => r.name));
+  const blocked = new Set(missing.filter((r) => badOverride(r) || (!canInstall && r.kind === 'binary')).map((r) => r.name));
   for (const r of missing) {
     if (r.kind === 'binary') continue;
     const waits = r.needs.filter((n) => blocked.has(n));
