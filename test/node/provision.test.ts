@@ -6,11 +6,13 @@
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { plan, type BinaryRequirement, type Facts, type Requirement } from '../../tools/provision/plan.ts';
-import { findBinary, provision, ProvisionError } from '../../tools/provision/provision.ts';
+import { findBinary, inspect, provision, ProvisionError } from '../../tools/provision/provision.ts';
 import { TEST_REQUIREMENTS } from '../../tools/provision/requirements.ts';
 
+const REPO = fileURLToPath(new URL('../..', import.meta.url));
 const SKIP = { env: 'OS_TEST_SKIP_OPENSEARCH', value: '1', skips: 'the ElasticSearch tests' };
 const REQS: Requirement[] = [
   { kind: 'binary', name: 'postgresql', binary: 'initdb', apt: ['postgresql'], reason: 'the test database', replacedBy: 'OS_TEST_DATABASE_URL' },
@@ -175,6 +177,23 @@ describe('provisioning on this machine', () => {
     const run = provision({ requirements: missing, env: { PATH: join(dir, 'bin') }, log: () => {} });
     await expect(run).rejects.toThrow(ProvisionError);
     await expect(run).rejects.toThrow(/no-such-program not found: needed for a test \(Debian package ghost-pkg\)/);
+  });
+
+  it('creates a venv inside the repo once, and plans it again when its package list changes', async () => {
+    const rel = `.cache/provision-test-venv-${process.pid}`;
+    const venv: Requirement = { kind: 'venv', name: 'venv', dir: rel, packages: [], needs: [], reason: 'a test' };
+    try {
+      const lines: string[] = [];
+      await provision({ requirements: [venv], env: process.env, log: (l) => lines.push(l) });
+      expect(lines).toEqual([expect.stringContaining(`-m venv ${rel} --without-pip`)]);
+      lines.length = 0;
+      await provision({ requirements: [venv], env: process.env, log: (l) => lines.push(l) });
+      expect(lines).toEqual([]);
+      const changed: Requirement = { ...venv, packages: ['schemathesis==1.0'] };
+      expect(inspect([changed]).plan.steps).toMatchObject([{ kind: 'venv', packages: ['schemathesis==1.0'] }]);
+    } finally {
+      rmSync(join(REPO, rel), { recursive: true, force: true });
+    }
   });
 
   it('runs a set-up script when its check fails, then checks again', async () => {
