@@ -3,6 +3,7 @@
  * the I/O side (provision.ts) on a real one with a narrowed PATH and
  * requirements of the test's own, so nothing gets installed.
  */
+import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -193,6 +194,29 @@ describe('provisioning on this machine', () => {
       expect(inspect([changed]).plan.steps).toMatchObject([{ kind: 'venv', packages: ['schemathesis==1.0'] }]);
     } finally {
       rmSync(join(REPO, rel), { recursive: true, force: true });
+    }
+  });
+
+  it('npm run provision exits non-zero with the message on a machine without the programs or apt-get', () => {
+    const bare = mkdtempSync(join(tmpdir(), 'provision-path-'));
+    const cli = (env: Record<string, string>) =>
+      spawnSync(process.execPath, ['--import', 'tsx', 'tools/provision/main.ts'], {
+        cwd: REPO,
+        env: { PATH: bare, HOME: tmpdir(), OS_TEST_DATABASE_URL: 'postgresql://db/x', ...env },
+        encoding: 'utf8',
+      });
+    try {
+      const local = cli({});
+      expect(local.status).toBe(1);
+      expect(local.stderr).toContain('redis-server not found');
+      expect(local.stderr).toContain('This machine has no apt-get: install the equivalent of the Debian packages redis-server chromium');
+      expect(local.stderr).toContain('Or run without the ElasticSearch tests: OS_TEST_SKIP_OPENSEARCH=1 npm test');
+      const ci = cli({ CI: 'true', OS_TEST_SKIP_OPENSEARCH: '1' });
+      expect(ci.status).toBe(1);
+      expect(ci.stderr).toContain('CI=true: OS_TEST_SKIP_OPENSEARCH=1 would skip the ElasticSearch tests');
+      expect(ci.stderr).not.toContain('Or run without');
+    } finally {
+      rmSync(bare, { recursive: true, force: true });
     }
   });
 
