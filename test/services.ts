@@ -106,19 +106,19 @@ async function startTestOidc(): Promise<StartedServices> {
  * A real OpenSearch 2.19 node. Its URL goes to OS_TEST_ELASTICSEARCH_URL
  * only: OS_ELASTICSEARCH_ADDRESS stays unset so the default search backend of
  * the Worker under test is Postgres; ES tests build their backend with the URL.
- * When it cannot run (OS_TEST_SKIP_OPENSEARCH=1, or Java/Maven missing outside
- * CI) OS_TEST_ELASTICSEARCH_SKIPPED says why and the ES tests are skipped;
- * with CI=true a failure to start fails the run.
+ * Java, Maven and the launcher are brought by the provisioning before; only
+ * OS_TEST_SKIP_OPENSEARCH=1 (refused in CI) skips the ES tests, and
+ * OS_TEST_ELASTICSEARCH_SKIPPED then says why.
  */
 async function startTestOpenSearch(): Promise<StartedServices> {
-  const ci = process.env.CI === 'true';
-  const skip = (reason: string): StartedServices => {
+  if (process.env.OS_TEST_SKIP_OPENSEARCH === '1') {
+    const reason = 'OS_TEST_SKIP_OPENSEARCH=1 (unset it to run them)';
     console.warn(`OpenSearch not started, ElasticSearch tests are skipped: ${reason}`);
     return { bindings: { OS_TEST_ELASTICSEARCH_SKIPPED: reason }, stops: [] };
-  };
-  if (process.env.OS_TEST_SKIP_OPENSEARCH === '1') return skip('OS_TEST_SKIP_OPENSEARCH=1');
-  const missing = openSearchUnavailableReason();
-  if (missing && !ci) return skip(missing);
+  }
+  // E.g. an older java found first on PATH.
+  const unusable = openSearchUnavailableReason();
+  if (unusable) throw new Error(`OpenSearch cannot start: ${unusable}`);
   const node = await startOpenSearch({ log: (line) => console.log(line) });
   return { bindings: { OS_TEST_ELASTICSEARCH_URL: node.url }, stops: [() => node.stop()] };
 }
@@ -142,16 +142,10 @@ async function startTestPipeline(): Promise<StartedServices> {
 
 /**
  * A real Redis standing in for os-api's cache (OS_API_CACHE), so tests can
- * see cache entries of a package being cleared. Without redis-server outside
- * CI the binding is left out and cache clearing is a no-op.
+ * see cache entries of a package being cleared (redis-server is brought by
+ * the provisioning).
  */
 async function startTestApiCache(): Promise<StartedServices> {
-  try {
-    const redis = await startRedis();
-    return { bindings: { OS_API_CACHE: `127.0.0.1:${redis.port}` }, stops: [() => redis.stop()] };
-  } catch (err) {
-    if (process.env.CI === 'true') throw err;
-    console.warn(`Redis not started, os-api cache tests are skipped: ${(err as Error).message}`);
-    return { bindings: {}, stops: [] };
-  }
+  const redis = await startRedis();
+  return { bindings: { OS_API_CACHE: `127.0.0.1:${redis.port}` }, stops: [() => redis.stop()] };
 }

@@ -16,8 +16,6 @@ import { freePort } from '../../tools/services/util.ts';
 import { TEST_OIDC } from '../services.ts';
 import { startWorker, type RunningWorker } from './helpers/worker.ts';
 
-const CHROMIUM = process.env.OS_TEST_CHROMIUM ?? '/usr/bin/chromium';
-
 let worker: RunningWorker;
 let site: Server;
 let siteUrl: string;
@@ -74,7 +72,7 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => site.listen(sitePort, '127.0.0.1', resolve));
   browser = await chromium.launch({
-    executablePath: CHROMIUM,
+    executablePath: bindings.OS_TEST_CHROMIUM || undefined,
     args: [
       '--headless',
       '--no-sandbox',

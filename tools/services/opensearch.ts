@@ -39,7 +39,7 @@ export function openSearchUnavailableReason(): string | null {
   const version = java.stderr;
   const match = /java\.specification\.version = (\d+)/.exec(version);
   if (match && Number(match[1]) < 17) return `java ${match[1]} found; OpenSearch 2.19 needs Java 17+`;
-  if (upToDate()) return null;
+  if (launcherUpToDate()) return null;
   try {
     execFileSync('mvn', ['-v'], { stdio: 'ignore' });
   } catch {
@@ -56,7 +56,7 @@ function mtime(path: string): number {
 }
 
 /** The launcher is built and every jar of its classpath is present. */
-function upToDate(): boolean {
+export function launcherUpToDate(): boolean {
   // Maven leaves the class file alone when only the pom changed; the classpath file is rewritten each build.
   if (mtime(CLASS_FILE) < mtime(SOURCE) || mtime(CLASSPATH_FILE) < mtime(join(PROJECT, 'pom.xml'))) return false;
   return readFileSync(CLASSPATH_FILE, 'utf8')
@@ -70,7 +70,7 @@ function upToDate(): boolean {
  * already in .cache/m2), online (Maven Central) when that fails.
  */
 export async function buildLauncher(log: (line: string) => void = () => {}): Promise<void> {
-  if (upToDate()) return;
+  if (launcherUpToDate()) return;
   const args = ['-B', '-q', `-Dmaven.repo.local=${MAVEN_REPO}`, '-f', join(PROJECT, 'pom.xml'), 'compile'];
   try {
     await run('mvn', ['-o', ...args], { maxBuffer: 16 * 1024 * 1024 });

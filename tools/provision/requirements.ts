@@ -1,0 +1,62 @@
+/**
+ * What `npm test` needs from the machine. Add an entry here (see the kinds in
+ * plan.ts) and the test setup installs or builds it when missing, or names
+ * the command that does.
+ */
+import { buildLauncher, launcherUpToDate } from '../services/opensearch.ts';
+import type { Requirement, SkipSwitch } from './plan.ts';
+
+const SKIP_OPENSEARCH: SkipSwitch = { env: 'OS_TEST_SKIP_OPENSEARCH', value: '1', skips: 'the ElasticSearch tests' };
+
+export const TEST_REQUIREMENTS: Requirement[] = [
+  {
+    kind: 'binary',
+    name: 'postgresql',
+    binary: 'initdb',
+    alsoIn: ['/usr/lib/postgresql/*/bin'],
+    apt: ['postgresql'],
+    reason: 'the throw-away PostgreSQL cluster of the tests',
+    replacedBy: 'OS_TEST_DATABASE_URL',
+  },
+  {
+    kind: 'binary',
+    name: 'redis',
+    binary: 'redis-server',
+    apt: ['redis-server'],
+    reason: "the Redis standing in for os-api's cache",
+  },
+  {
+    kind: 'binary',
+    name: 'chromium',
+    binary: 'chromium',
+    pathEnv: 'OS_TEST_CHROMIUM',
+    apt: ['chromium'],
+    reason: 'the browser login test (test/node/browser-login.test.ts)',
+  },
+  {
+    kind: 'binary',
+    name: 'jdk',
+    // A JDK, not only a JRE: javac builds the launcher.
+    binary: 'javac',
+    apt: ['openjdk-17-jdk-headless'],
+    reason: 'the OpenSearch test node (Java 17+)',
+    skip: SKIP_OPENSEARCH,
+  },
+  {
+    kind: 'binary',
+    name: 'maven',
+    binary: 'mvn',
+    apt: ['maven'],
+    reason: "building the OpenSearch test node's launcher",
+    skip: SKIP_OPENSEARCH,
+  },
+  {
+    kind: 'build',
+    name: 'opensearch-launcher',
+    needs: ['jdk', 'maven'],
+    reason: 'the OpenSearch test node (Maven artifacts into .cache/m2)',
+    isBuilt: launcherUpToDate,
+    build: buildLauncher,
+    skip: SKIP_OPENSEARCH,
+  },
+];
