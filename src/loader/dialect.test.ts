@@ -12,6 +12,8 @@ function parseWith(dialect: CsvDialect, text: string): string[][] {
   return [parser.header ?? [], ...rows];
 }
 
+const APOSTROPHES = 'Name,Amount,Note\nA,1,"x, \'y\', z"\nB,2,plain\n';
+
 // Expected values are what Python 3.8's csv.Sniffer().sniff(sample, ',\t;|')
 // answers for the same samples (null: it raised "Could not determine delimiter").
 const sniffCases: Array<[string, string, Sniffed | null]> = [
@@ -40,6 +42,8 @@ const sniffCases: Array<[string, string, Sniffed | null]> = [
   // One short line in eleven is below the original's 90% consistency: it gave up too.
   ['; with one irregular line in eleven', 'a;b;c\n1;2;3\n4;5;6\n7;8\n9;10;11\n12;13;14\n15;16;17\n18;19;20\n21;22;23\n24;25;26\n27;28;29\n', null],
   ['empty sample', '', null],
+  // The original's sniffer takes the apostrophes for the quote character here.
+  ['an apostrophe pair inside a "-quoted field', APOSTROPHES, { delimiter: ',', quoteChar: "'", skipInitialSpace: true }],
 ];
 
 describe('sniffDialect answers as Python csv.Sniffer with the original delimiters', () => {
@@ -78,6 +82,7 @@ describe('resolveDialect: declared keys win, missing ones are detected', () => {
     ['a declared delimiter contradicting the sample wins', { delimiter: ',' }, semicolons, { delimiter: ',', quoteChar: '"' }, []],
     ['a declared quoteChar is kept, the delimiter detected', { quoteChar: "'" }, '"a";"b"\n"1";"2"\n', { delimiter: ';', quoteChar: "'" }, ['delimiter', 'skipInitialSpace']],
     ['everything declared: nothing detected', { delimiter: ';', quoteChar: '"', skipInitialSpace: false }, 'a,b\n1,2\n', { delimiter: ';' }, []],
+    ['a sniffed apostrophe quote that breaks the rows yields to "', undefined, APOSTROPHES, { delimiter: ',', quoteChar: '"' }, ['delimiter', 'skipInitialSpace']],
     ['one column: the defaults, nothing detected', undefined, 'amount\n1\n2\n', { delimiter: ',', quoteChar: '"' }, []],
     ['a sniffed quote equal to the declared delimiter is not taken', { delimiter: "'" }, "'a'\n'b'\n", { delimiter: "'", quoteChar: '"' }, ['skipInitialSpace']],
   ])('%s', (_label, raw, text, expected, detected) => {

@@ -6,7 +6,8 @@
  * the descriptor declares overrides what was sniffed. Pure: bytes in, dialect
  * out.
  */
-import type { CsvDialect } from './types';
+import { CsvError, CsvParser } from './csv';
+import { DEFAULT_DIALECT, type CsvDialect } from './types';
 
 /** Delimiters the original tried, in its order. */
 export const SNIFF_DELIMITERS: readonly string[] = [',', '\t', ';', '|'];
@@ -197,7 +198,8 @@ export function resolveDialect(
   const missing = DETECTABLE.filter((key) => !declared.has(key));
   if (missing.length === 0) return { dialect: parsed, detected: [] };
   const candidates = declared.has('delimiter') ? [parsed.delimiter] : SNIFF_DELIMITERS;
-  const sniffed = sniffDialect(sampleText(sample, encoding, truncated), candidates);
+  const text = sampleText(sample, encoding, truncated);
+  const sniffed = sniffDialect(text, candidates);
   if (!sniffed) return { dialect: parsed, detected: [] };
   const dialect = { ...parsed };
   const detected: DetectedKey[] = [];
@@ -208,5 +210,41 @@ export function resolveDialect(
     Object.assign(dialect, { [key]: value });
     detected.push(key);
   }
+  // The sniffer takes two apostrophes around a comma for quoting even when
+  // the fields are quoted with `"` (real packages have such text). Where the
+  // sample only parses with the default quote, keep it: a departure from the
+  // original, which then failed on every such file.
+  if (detected.includes('quoteChar') && dialect.quoteChar !== DEFAULT_DIALECT.quoteChar) {
+    const withDefault = { ...dialect, quoteChar: DEFAULT_DIALECT.quoteChar };
+    if (withDefault.delimiter !== withDefault.quoteChar && !parses(dialect, text) && parses(withDefault, text)) {
+      return { dialect: withDefault, detected: detected.filter((key) => key !== 'quoteChar') };
+    }
+  }
   return { dialect, detected };
+}
+
+/** Whether `text` parses as CSV with `dialect` (every row as wide as the first). */
+function parses(dialect: CsvDialect, text: string): boolean {
+  try {
+    const parser = new CsvParser(dialect);
+    parser.push(new TextEncoder().encode(text));
+    parser.end();
+    return true;
+  } catch (err) {
+    if (err instanceof CsvError) return false;
+    throw err;
+  }
+}
+
+/** What the load status and the log show of the dialect in use. */
+export interface DialectView {
+  delimiter: string;
+  quoteChar: string;
+  skipInitialSpace: boolean;
+  /** The keys taken from the file's first lines. */
+  detected: DetectedKey[];
+}
+
+export function dialectView({ dialect, detected }: ResolvedDialect): DialectView {
+  return { delimiter: dialect.delimiter, quoteChar: dialect.quoteChar, skipInitialSpace: dialect.skipInitialSpace, detected };
 }

@@ -55,6 +55,17 @@ const StatusResponse = z
     total: z.number().int().optional().openapi({ description: 'Total records, when known' }),
     fraction: z.number().min(0).max(1).optional().openapi({ description: 'Share of the load done, 0..1' }),
     steps: z.record(z.string(), z.number()).optional().openapi({ description: 'Milliseconds spent per status' }),
+    dialect: z
+      .object({
+        delimiter: z.string(),
+        quoteChar: z.string(),
+        skipInitialSpace: z.boolean(),
+        detected: z.array(z.enum(['delimiter', 'quoteChar', 'skipInitialSpace'])).openapi({
+          description: 'Keys detected from the first lines of the file (the others are declared, or defaults)',
+        }),
+      })
+      .optional()
+      .openapi({ description: 'The CSV dialect in use, once the load has read the start of the file' }),
   })
   .openapi('LoadStatus');
 
@@ -99,6 +110,7 @@ export function statusBody(view: StatusView): z.infer<typeof StatusResponse> {
   if (view.total !== null) body.total = view.total;
   if (view.fraction !== null) body.fraction = Math.min(1, Math.max(0, view.fraction));
   body.steps = view.steps as Record<string, number>;
+  if (view.dialect) body.dialect = view.dialect;
   return body;
 }
 
