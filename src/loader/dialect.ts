@@ -27,8 +27,8 @@ export interface Sniffed {
 }
 
 /** The dialect keys that can come from the sample. */
-export type DetectedKey = keyof Sniffed;
-const DETECTABLE: readonly DetectedKey[] = ['delimiter', 'quoteChar', 'skipInitialSpace'];
+export const DETECTED_KEYS = ['delimiter', 'quoteChar', 'skipInitialSpace'] as const satisfies ReadonlyArray<keyof Sniffed>;
+export type DetectedKey = (typeof DETECTED_KEYS)[number];
 
 /** Python's csv.Sniffer preference order among equally good delimiters. */
 const PREFERRED = [',', '\t', ';', ' ', ':'];
@@ -195,7 +195,7 @@ export function resolveDialect(
   encoding: string,
   truncated: boolean,
 ): ResolvedDialect {
-  const missing = DETECTABLE.filter((key) => !declared.has(key));
+  const missing = DETECTED_KEYS.filter((key) => !declared.has(key));
   if (missing.length === 0) return { dialect: parsed, detected: [] };
   const candidates = declared.has('delimiter') ? [parsed.delimiter] : SNIFF_DELIMITERS;
   const text = sampleText(sample, encoding, truncated);

@@ -8,6 +8,7 @@ import { lookupStatus } from '../durable/status-client.ts';
 import type { StatusView } from '../durable/package-status.ts';
 import { STATUSES } from '../durable/status-machine.ts';
 import { jsonError, jsonp } from '../http/respond.ts';
+import { DETECTED_KEYS } from '../loader/dialect.ts';
 import { param } from '../http/params.ts';
 import type { App } from '../http/types.ts';
 import { acceptUpload } from '../queue/upload.ts';
@@ -60,7 +61,7 @@ const StatusResponse = z
         delimiter: z.string(),
         quoteChar: z.string(),
         skipInitialSpace: z.boolean(),
-        detected: z.array(z.enum(['delimiter', 'quoteChar', 'skipInitialSpace'])).openapi({
+        detected: z.array(z.enum(DETECTED_KEYS)).openapi({
           description: 'Keys detected from the first lines of the file (the others are declared, or defaults)',
         }),
       })
