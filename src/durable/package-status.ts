@@ -14,6 +14,7 @@
 import { DurableObject } from 'cloudflare:workers';
 import { getConfig } from '../config.ts';
 import type { Env } from '../env.ts';
+import type { DialectView } from '../loader/dialect.ts';
 import type { LoaderMessage } from '../queue/messages.ts';
 import { canTransition, isLoadStatus, TERMINAL, type LoadStatus } from './status-machine.ts';
 
@@ -29,6 +30,8 @@ export interface StatusView {
   /** 0..1 share of the work done, when known. */
   fraction: number | null;
   error: string | null;
+  /** The CSV dialect of the load, once its first chunk has read the file. */
+  dialect: DialectView | null;
   /** Milliseconds spent in each step so far. */
   steps: Partial<Record<LoadStatus, number>>;
   startedAt: number;
@@ -41,6 +44,7 @@ export interface StatusPatch {
   total?: number | null;
   fraction?: number | null;
   error?: string | null;
+  dialect?: DialectView;
 }
 
 /** The result of an update: applied, or refused with the current state. */
@@ -57,6 +61,7 @@ interface Row extends Record<string, SqlStorageValue> {
   total: number | null;
   fraction: number | null;
   error: string | null;
+  dialect: string | null;
   steps: string;
   started_at: number;
   updated_at: number;
@@ -75,9 +80,12 @@ export class PackageStatus extends DurableObject<Env> {
     this.sql.exec(`CREATE TABLE IF NOT EXISTS load_status (
       id INTEGER PRIMARY KEY CHECK (id = 1),
       key TEXT NOT NULL, job TEXT NOT NULL, status TEXT NOT NULL,
-      progress INTEGER NOT NULL, total INTEGER, fraction REAL, error TEXT,
+      progress INTEGER NOT NULL, total INTEGER, fraction REAL, error TEXT, dialect TEXT,
       steps TEXT NOT NULL, started_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,
       step_started_at INTEGER NOT NULL)`);
+    // Added after the first release: objects created before have no such column.
+    const columns = this.sql.exec<{ name: string }>('PRAGMA table_info(load_status)').toArray();
+    if (!columns.some((c) => c.name === 'dialect')) this.sql.exec('ALTER TABLE load_status ADD COLUMN dialect TEXT');
     this.sql.exec('CREATE TABLE IF NOT EXISTS alias (id INTEGER PRIMARY KEY CHECK (id = 1), target TEXT NOT NULL)');
   }
 
@@ -104,6 +112,7 @@ export class PackageStatus extends DurableObject<Env> {
       total: row.total,
       fraction: row.fraction,
       error: row.error,
+      dialect: row.dialect === null ? null : (JSON.parse(row.dialect) as DialectView),
       steps: JSON.parse(row.steps) as StatusView['steps'],
       startedAt: row.started_at,
       updatedAt: row.updated_at,
@@ -180,13 +189,14 @@ export class PackageStatus extends DurableObject<Env> {
     steps[current.status] = (steps[current.status] ?? 0) + (now - row.step_started_at);
     const error = status === 'fail' ? (patch.error ?? current.error ?? 'load failed').slice(0, MAX_ERROR) : null;
     this.sql.exec(
-      `UPDATE load_status SET status = ?, progress = ?, total = ?, fraction = ?, error = ?, steps = ?,
+      `UPDATE load_status SET status = ?, progress = ?, total = ?, fraction = ?, error = ?, dialect = ?, steps = ?,
        updated_at = ?, step_started_at = ? WHERE id = 1`,
       status,
       patch.progress ?? current.progress,
       patch.total !== undefined ? patch.total : current.total,
       patch.fraction !== undefined ? patch.fraction : current.fraction,
       error,
+      patch.dialect !== undefined ? JSON.stringify(patch.dialect) : row.dialect,
       JSON.stringify(steps),
       now,
       now,

@@ -5,60 +5,49 @@
  * drift.
  */
 import { md5Hex } from './md5';
+import { UNIDECODE_SECTIONS } from './unidecode-table';
+
+/** Parsed sections of {@link UNIDECODE_SECTIONS}, split on first use. */
+const sections = new Map<number, readonly string[]>();
 
 /**
- * Transliterations for letters that Unicode decomposition does not reduce to
- * ASCII (the common cases of the original's unidecode step).
+ * Unidecode's ASCII form of one code point, as awesome-slugify sees it
+ * (punctuation folded to a space by the generator; the slug cannot tell).
+ * ASCII passes through; code points Unidecode has no entry for give ''.
  */
-const TRANSLIT: Record<string, string> = {
-  ß: 'ss', Æ: 'AE', æ: 'ae', Ø: 'O', ø: 'o', Đ: 'D', đ: 'd', Ð: 'D', ð: 'd', Ł: 'L', ł: 'l', Þ: 'Th', þ: 'th',
-  Œ: 'OE', œ: 'oe', ı: 'i', Ħ: 'H', ħ: 'h', Ŋ: 'Ng', ŋ: 'ng', ſ: 's', '€': 'EUR', '£': 'PS', '¥': 'Y',
-  // Cyrillic (Russian, Ukrainian, Belarusian, Serbian, Macedonian, Bulgarian)
-  А: 'A', Б: 'B', В: 'V', Г: 'G', Д: 'D', Е: 'E', Ё: 'Io', Ж: 'Zh', З: 'Z', И: 'I', Й: 'I', К: 'K', Л: 'L', М: 'M',
-  Н: 'N', О: 'O', П: 'P', Р: 'R', С: 'S', Т: 'T', У: 'U', Ф: 'F', Х: 'Kh', Ц: 'Ts', Ч: 'Ch', Ш: 'Sh', Щ: 'Shch',
-  Ъ: "'", Ы: 'Y', Ь: "'", Э: 'E', Ю: 'Iu', Я: 'Ia', Є: 'Ie', І: 'I', Ї: 'Yi', Ґ: 'G', Ў: 'U', Ђ: 'D', Ј: 'J',
-  Љ: 'L', Њ: 'N', Ћ: 'C', Џ: 'D', Ѓ: 'G', Ќ: 'K', Ѕ: 'Z',
-  а: 'a', б: 'b', в: 'v', г: 'g', д: 'd', е: 'e', ё: 'io', ж: 'zh', з: 'z', и: 'i', й: 'i', к: 'k', л: 'l', м: 'm',
-  н: 'n', о: 'o', п: 'p', р: 'r', с: 's', т: 't', у: 'u', ф: 'f', х: 'kh', ц: 'ts', ч: 'ch', ш: 'sh', щ: 'shch',
-  ъ: "'", ы: 'y', ь: "'", э: 'e', ю: 'iu', я: 'ia', є: 'ie', і: 'i', ї: 'yi', ґ: 'g', ў: 'u', ђ: 'd', ј: 'j',
-  љ: 'l', њ: 'n', ћ: 'c', џ: 'd', ѓ: 'g', ќ: 'k', ѕ: 'z',
-  // Greek
-  Α: 'A', Β: 'B', Γ: 'G', Δ: 'D', Ε: 'E', Ζ: 'Z', Η: 'E', Θ: 'Th', Ι: 'I', Κ: 'K', Λ: 'L', Μ: 'M', Ν: 'N', Ξ: 'Ks',
-  Ο: 'O', Π: 'P', Ρ: 'R', Σ: 'S', Τ: 'T', Υ: 'U', Φ: 'Ph', Χ: 'Kh', Ψ: 'Ps', Ω: 'O',
-  α: 'a', β: 'b', γ: 'g', δ: 'd', ε: 'e', ζ: 'z', η: 'e', θ: 'th', ι: 'i', κ: 'k', λ: 'l', μ: 'm', ν: 'n', ξ: 'ks',
-  ο: 'o', π: 'p', ρ: 'r', σ: 's', ς: 's', τ: 't', υ: 'u', φ: 'ph', χ: 'kh', ψ: 'ps', ω: 'o',
-};
-
-const isUpper = (ch: string | undefined): boolean =>
-  ch !== undefined && ch !== ch.toLowerCase() && ch === ch.toUpperCase();
+function unidecodeCodePoint(cp: number): string {
+  if (cp < 0x80) return String.fromCodePoint(cp);
+  if (cp > 0xeffff) return '';
+  const key = cp >> 8;
+  let entries = sections.get(key);
+  if (entries === undefined) {
+    entries = UNIDECODE_SECTIONS[key]?.split('|') ?? [];
+    sections.set(key, entries);
+  }
+  return entries[cp & 0xff] ?? '';
+}
 
 /**
- * ASCII transliteration of `text`. Characters with no known ASCII form are
- * dropped (they could not go into the ASCII-only table name either). A
- * multi-letter transliteration of an upper-case letter inside a run of
- * upper-case letters is upper-cased whole ("ШИ" -> "SHI"), as the original
- * does when it keeps case.
+ * ASCII transliteration of `text`, code point by code point, with the table
+ * of the original's Unidecode 0.04.21 (generated from it, see
+ * tools/golden/slugify). No Unicode normalisation first: the original had none.
  */
 export function transliterate(text: string): string {
-  const chars = Array.from(text.normalize('NFC'));
   let out = '';
-  for (let i = 0; i < chars.length; i++) {
-    const ch = chars[i] as string;
-    if (ch.charCodeAt(0) < 0x80) {
-      out += ch;
-      continue;
-    }
-    let t = TRANSLIT[ch];
-    if (t === undefined) {
-      // Latin letters with diacritics: decompose and drop the marks.
-      t = ch.normalize('NFKD').replace(/\p{M}/gu, '');
-      if (!/^[\x20-\x7e]*$/.test(t)) t = /[\p{Z}\p{P}\p{S}]/u.test(ch) ? ' ' : '';
-    }
-    if (t.length > 1 && isUpper(ch) && (isUpper(chars[i - 1]) || isUpper(chars[i + 1]))) t = t.toUpperCase();
-    out += t;
-  }
+  for (const ch of text) out += unidecodeCodePoint(ch.codePointAt(0) as number);
   return out;
 }
+
+// awesome-slugify's UPPER_TO_UPPER_LETTERS_RE: the upper-case letters whose
+// transliteration is upper-cased whole ("ШИ" -> "SHI", not "ShI"). A run is
+// broken by a lower-case letter, "…" or terminal punctuation other than the
+// commas , ، ﹐ ，.
+const RUN_BREAK = String.raw`(?:(?![,\u060c\ufe50\uff0c])[\u2026\p{Term}])`;
+const RUN_KEEP = String.raw`(?:[,\u060c\ufe50\uff0c]|[^\p{Ll}\u2026\p{Term}])`;
+const UPPER_TO_UPPER = new RegExp(
+  String.raw`(\p{Lu}{2,}|\p{Lu}(?=${RUN_KEEP}+\p{Lu}{2})|(?<=\p{Lu}{2}${RUN_KEEP}+)\p{Lu}(?!\p{Ll}|${RUN_BREAK}\p{Lu}))`,
+  'u',
+);
 
 /** Options of {@link slugify}. */
 export interface SlugifyOptions {
@@ -71,17 +60,26 @@ export interface SlugifyOptions {
 }
 
 /**
- * The original's slug (awesome-slugify semantics): transliterate, remove
- * apostrophes, split on every run of non letters/digits (`_` included), and
- * join with the separator. With `maxLength` a word is appended only if the
+ * The original's slug (awesome-slugify 1.6.5 `Slugify.__call__`): transliterate
+ * (upper-casing the transliteration of upper-case runs unless lower-casing),
+ * remove apostrophes, split on every run of non letters/digits (`_` included)
+ * and join with the separator. With `maxLength` a word is appended only if the
  * result stays within the limit (otherwise it is skipped and later words are
  * still tried), then the result is cut to the limit.
  */
 export function slugify(text: string, options: SlugifyOptions = {}): string {
   const separator = options.separator ?? '_';
-  let t = transliterate(text).replace(/'/g, '');
-  if (options.toLower) t = t.toLowerCase();
-  const words = t.split(/[^\p{L}\p{N}]+/u).filter((w) => w.length > 0);
+  let t: string;
+  if (options.toLower) {
+    t = transliterate(text).toLowerCase();
+  } else {
+    // split() with a capturing group puts the matched runs at odd indexes.
+    t = text
+      .split(UPPER_TO_UPPER)
+      .map((part, i) => (i % 2 === 1 ? transliterate(part).toUpperCase() : transliterate(part)))
+      .join('');
+  }
+  const words = t.replace(/'/g, '').split(/[^A-Za-z0-9]+/).filter((w) => w.length > 0);
   if (words.length === 0) return '';
   const max = options.maxLength;
   if (max === undefined || max <= 0) return words.join(separator);

@@ -3,6 +3,7 @@
  * load share (descriptor, table names, columns) and the checkpoint.
  */
 import type { Client } from '@neondatabase/serverless';
+import type { ResolvedDialect } from '../loader/dialect.ts';
 
 /** A job as the loader uses it (Postgres bigint columns converted to numbers). */
 export interface Job {
@@ -19,6 +20,8 @@ export interface Job {
   targetTable: string | null;
   columns: string[] | null;
   csvHeader: string[] | null;
+  /** The dialect fixed by the first chunk (null before it, or for older jobs). */
+  dialect: ResolvedDialect | null;
   byteOffset: number;
   rowsLoaded: number;
   contentLength: number | null;
@@ -40,6 +43,7 @@ function toJob(r: Record<string, unknown>): Job {
     targetTable: (r.target_table as string | null) ?? null,
     columns: (r.columns as string[] | null) ?? null,
     csvHeader: (r.csv_header as string[] | null) ?? null,
+    dialect: (r.dialect as ResolvedDialect | null) ?? null,
     byteOffset: Number(r.byte_offset),
     rowsLoaded: Number(r.rows_loaded),
     contentLength: r.content_length === null || r.content_length === undefined ? null : Number(r.content_length),

@@ -26,6 +26,7 @@ import { setPackageAlias, statusStub } from '../durable/status-client.ts';
 import type { LoadStatus } from '../durable/status-machine.ts';
 import type { Env } from '../env.ts';
 import { CsvParser, type ParsedRow } from '../loader/csv.ts';
+import { declaredDialectKeys, dialectView, resolveDialect, SAMPLE_BYTES, type ResolvedDialect } from '../loader/dialect.ts';
 import { columnNames, factTableName, packageId } from '../loader/naming.ts';
 import { factTableIndexes, quoteIdent, swapTableSql } from '../loader/sql.ts';
 import { syncAfterWrite } from '../registry/index-sync.ts';
@@ -255,8 +256,14 @@ async function loadRows(run: Run): Promise<ChunkOutcome> {
     await opened.reader.cancel();
     throw new PermanentError(`data file ${resourceUrl} changed during the load; upload again`);
   }
-  const dialect = plan.pkg.resource.dialect;
   const resuming = job.byteOffset > 0;
+  // The first chunk reads the first block ahead to complete the dialect from it.
+  let first: Uint8Array | null | undefined;
+  let dialect = job.dialect?.dialect ?? plan.pkg.resource.dialect;
+  if (!resuming && !job.dialect) {
+    first = await opened.reader.read();
+    dialect = (await fixDialect(run, plan, first)).dialect;
+  }
   const parser = new CsvParser(dialect, plan.pkg.resource.encoding, {
     startOffset: job.byteOffset,
     rowsBefore: job.rowsLoaded,
@@ -376,7 +383,8 @@ async function loadRows(run: Run): Promise<ChunkOutcome> {
   let finished = false;
   try {
     for (;;) {
-      const block = await opened.reader.read();
+      const block = first !== undefined ? first : await opened.reader.read();
+      first = undefined;
       if (block === null) break;
       let bytes = block;
       if (toSkip > 0) {
@@ -410,6 +418,32 @@ async function loadRows(run: Run): Promise<ChunkOutcome> {
     }
   }
   return finish(run, plan);
+}
+
+/**
+ * The dialect of a load: the declared keys, the others detected from the
+ * file's first block (`first`, null for an empty file). Stored for the chunks
+ * that resume, logged, and shown in the status.
+ */
+async function fixDialect(run: Run, plan: PreparedLoad, first: Uint8Array | null): Promise<ResolvedDialect> {
+  const { resource, descriptor } = plan.pkg;
+  const sample = first ?? new Uint8Array(0);
+  const resolved = resolveDialect(
+    resource.dialect,
+    declaredDialectKeys(descriptor),
+    sample,
+    resource.encoding,
+    sample.byteLength > SAMPLE_BYTES,
+  );
+  await run.db.query(
+    `UPDATE load_jobs SET dialect = $2, updated_at = now() WHERE job_id = $1 AND state = 'loading' AND byte_offset = 0`,
+    [run.job.jobId, JSON.stringify(resolved)],
+  );
+  run.job.dialect = resolved;
+  const shown = dialectView(resolved);
+  run.log('loader CSV dialect', { job: run.job.jobId, ...shown });
+  await report(run, 'loading-data', { dialect: shown });
+  return resolved;
 }
 
 function fractionOf(job: Job): number | null {

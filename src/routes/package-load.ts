@@ -8,6 +8,7 @@ import { lookupStatus } from '../durable/status-client.ts';
 import type { StatusView } from '../durable/package-status.ts';
 import { STATUSES } from '../durable/status-machine.ts';
 import { jsonError, jsonp } from '../http/respond.ts';
+import { DETECTED_KEYS } from '../loader/dialect.ts';
 import { param } from '../http/params.ts';
 import type { App } from '../http/types.ts';
 import { progressFigures, type ProgressMode } from '../loader/progress.ts';
@@ -64,6 +65,17 @@ const StatusResponse = z
     error: z.string().optional(),
     total: z.number().int().optional().openapi({ description: 'Total records, when known' }),
     steps: z.record(z.string(), z.number()).optional().openapi({ description: 'Milliseconds spent per status' }),
+    dialect: z
+      .object({
+        delimiter: z.string(),
+        quoteChar: z.string(),
+        skipInitialSpace: z.boolean(),
+        detected: z.array(z.enum(DETECTED_KEYS)).openapi({
+          description: 'Keys detected from the first lines of the file (the others are declared, or defaults)',
+        }),
+      })
+      .optional()
+      .openapi({ description: 'The CSV dialect in use, once the load has read the start of the file' }),
   })
   .openapi('LoadStatus');
 
@@ -107,6 +119,7 @@ export function statusBody(view: StatusView, mode: ProgressMode): z.infer<typeof
   if (view.status === 'fail') body.error = view.error ?? 'load failed';
   if (view.total !== null) body.total = view.total;
   body.steps = view.steps as Record<string, number>;
+  if (view.dialect) body.dialect = view.dialect;
   return body;
 }
 
