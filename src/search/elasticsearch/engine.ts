@@ -59,12 +59,10 @@ const TYPED_6: Omit<Dialect, 'engine'> = { mappingType: DOC_TYPE, includeTypeNam
 const TYPED_7: Omit<Dialect, 'engine'> = { mappingType: DOC_TYPE, includeTypeName: true, urlType: '_doc', bulkType: null };
 const TYPELESS: Omit<Dialect, 'engine'> = { mappingType: null, includeTypeName: false, urlType: '_doc', bulkType: null };
 
-/** Whether the engine still serves typed URLs (what os-api needs). */
-export function servesTypes(info: EngineInfo): boolean {
-  return dialectFor(info).mappingType !== null;
-}
-
-/** The write form for an engine; throws for ElasticSearch before 6 (no `keyword`-era features we rely on). */
+/**
+ * The write form for an engine. Throws for ElasticSearch before 6: several
+ * types per index and other search options there; never tested against it.
+ */
 export function dialectFor(engine: EngineInfo): Dialect {
   const m = major(engine.version);
   if (engine.distribution === 'opensearch') {
