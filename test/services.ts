@@ -1,11 +1,11 @@
 /**
  * The loopback servers beyond Postgres that tests need (OIDC provider,
- * S3-compatible server, OpenSearch). Each returns the bindings that point the
+ * S3-compatible server, two OpenSearch nodes). Each returns the bindings that point the
  * Worker at it and a stop function.
  */
 import { fileURLToPath } from 'node:url';
 import { startOidcProvider } from '../tools/services/oidc.ts';
-import { openSearchUnavailableReason, startOpenSearch } from '../tools/services/opensearch.ts';
+import { openSearchUnavailableReason, startOpenSearch, type LocalOpenSearch } from '../tools/services/opensearch.ts';
 import { startRedis } from '../tools/services/redis.ts';
 import { startS3Server } from '../tools/services/s3.ts';
 import { freePort } from '../tools/services/util.ts';
@@ -103,10 +103,12 @@ async function startTestOidc(): Promise<StartedServices> {
 }
 
 /**
- * A real OpenSearch 2.19 node. Its URL goes to OS_TEST_ELASTICSEARCH_URL
- * only: OS_ELASTICSEARCH_ADDRESS stays unset so the default search backend of
- * the Worker under test is Postgres; ES tests build their backend with the URL.
- * Java, Maven and the launcher are brought by the provisioning before; only
+ * Two real OpenSearch nodes, started side by side: 2.19 (typeless, as
+ * current deployments) at OS_TEST_ELASTICSEARCH_URL, and 1.3 (still serves
+ * the typed URLs os-api's client reads) at OS_TEST_ELASTICSEARCH1_URL.
+ * OS_ELASTICSEARCH_ADDRESS stays unset so the default search backend of the
+ * Worker under test is Postgres; ES tests build their backend with a URL.
+ * Java, Maven and the launchers are brought by the provisioning before; only
  * OS_TEST_SKIP_OPENSEARCH=1 (refused in CI) skips the ES tests, and
  * OS_TEST_ELASTICSEARCH_SKIPPED then says why.
  */
@@ -117,10 +119,21 @@ async function startTestOpenSearch(): Promise<StartedServices> {
     return { bindings: { OS_TEST_ELASTICSEARCH_SKIPPED: reason }, stops: [] };
   }
   // E.g. an older java found first on PATH.
-  const unusable = openSearchUnavailableReason();
+  const unusable = openSearchUnavailableReason(2) ?? openSearchUnavailableReason(1);
   if (unusable) throw new Error(`OpenSearch cannot start: ${unusable}`);
-  const node = await startOpenSearch({ log: (line) => console.log(line) });
-  return { bindings: { OS_TEST_ELASTICSEARCH_URL: node.url }, stops: [() => node.stop()] };
+  const log = (line: string): void => console.log(line);
+  const started = await Promise.allSettled([startOpenSearch({ log, line: 2 }), startOpenSearch({ log, line: 1 })]);
+  const nodes = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+  const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (failed) {
+    await Promise.all(nodes.map((n) => n.stop()));
+    throw failed.reason;
+  }
+  const [two, one] = nodes as [LocalOpenSearch, LocalOpenSearch];
+  return {
+    bindings: { OS_TEST_ELASTICSEARCH_URL: two.url, OS_TEST_ELASTICSEARCH1_URL: one.url },
+    stops: [() => two.stop(), () => one.stop()],
+  };
 }
 
 /**

@@ -5,7 +5,8 @@
  * Credentials in the base URL (`https://user:pass@host`) become a Basic
  * Authorization header, since fetch refuses URLs that carry them. Error
  * messages carry the method, path, status and the server's error type and
- * reason; never a request body, never the credentials.
+ * reason; never a request body, never the credentials. Every request has a
+ * timeout (DEFAULT_TIMEOUT_MS unless the caller gives one).
  */
 
 /** An HTTP error answered by the search server (or a network failure, status 0). */
@@ -28,6 +29,8 @@ export interface EsRequestOptions {
   ndjson?: unknown[];
   /** Statuses answered as a value instead of an EsError (e.g. 404 on delete). */
   accept?: number[];
+  /** Give up after this long (status 0, like an unreachable server). */
+  timeoutMs?: number;
 }
 
 /** The status and parsed JSON body (null when there is none). */
@@ -43,6 +46,8 @@ export interface EsClient {
 }
 
 const MAX_REASON = 300;
+/** Long enough for a refreshing single-document write on a busy node, short enough to keep a request alive. */
+export const DEFAULT_TIMEOUT_MS = 10_000;
 
 /** Builds a client for `url` (http(s) base URL, optionally with user:password). */
 export function createEsClient(url: string, fetchImpl: typeof fetch = (input, init) => fetch(input, init)): EsClient {
@@ -67,13 +72,17 @@ export function createEsClient(url: string, fetchImpl: typeof fetch = (input, in
         headers['content-type'] = 'application/json';
         body = JSON.stringify(opts.body);
       }
+      const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+      const signal = AbortSignal.timeout(timeoutMs);
       let res: Response;
+      let text: string;
       try {
-        res = await fetchImpl(base + path, { method, headers, body });
+        res = await fetchImpl(base + path, { method, headers, body, signal });
+        text = method === 'HEAD' ? '' : await res.text();
       } catch (err) {
-        throw new EsError(`search index unreachable: ${method} ${path}: ${(err as Error).message}`, 0);
+        const why = signal.aborted ? `no answer within ${timeoutMs / 1000} s` : (err as Error).message;
+        throw new EsError(`search index unreachable: ${method} ${path}: ${why}`, 0);
       }
-      const text = method === 'HEAD' ? '' : await res.text();
       let json: unknown = null;
       if (text) {
         try {

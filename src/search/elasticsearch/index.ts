@@ -10,6 +10,7 @@
 import type { Config } from '../../config.ts';
 import type { RegistryDocument } from '../../registry/registry.ts';
 import { createEsClient, EsError, type EsClient } from './client.ts';
+import { engineDialect } from './engine.ts';
 import { createIndexBody } from './mapping.ts';
 
 /** Where the index lives. */
@@ -53,9 +54,17 @@ export function physicalIndexName(name: string, now = new Date()): string {
   return `${name}-${now.toISOString().replace(/[-:.TZ]/g, '')}`;
 }
 
-/** Creates a physical index with the packages mapping, optionally with aliases. */
+/** Creates a physical index with the packages mapping (typed where the engine serves types), optionally with aliases. */
 export async function createPhysicalIndex(client: EsClient, index: string, aliases: string[] = []): Promise<void> {
-  await client.request('PUT', `/${enc(index)}`, { body: createIndexBody(aliases) });
+  const d = await engineDialect(client);
+  await client.request('PUT', `/${enc(index)}${d.includeTypeName ? '?include_type_name=true' : ''}`, {
+    body: createIndexBody(aliases, d.mappingType),
+  });
+}
+
+/** The URL of one document, in the engine's form. */
+async function docPath(t: EsTarget, id: string): Promise<string> {
+  return `/${enc(t.index)}/${(await engineDialect(t.client)).urlType}/${enc(id)}`;
 }
 
 /**
@@ -84,12 +93,12 @@ export async function ensureIndex(t: EsTarget): Promise<void> {
 
 /** Indexes (overwrites) a registry document under `_id` = its id, visible to search at once. */
 export async function putDocument(t: EsTarget, doc: RegistryDocument): Promise<void> {
-  await t.client.request('PUT', `/${enc(t.index)}/_doc/${enc(doc.id)}?refresh=true`, { body: doc });
+  await t.client.request('PUT', `${await docPath(t, doc.id)}?refresh=true`, { body: doc });
 }
 
 /** Deletes a document; returns whether it was there (a missing index counts as not there). */
 export async function deleteDocument(t: EsTarget, id: string): Promise<boolean> {
-  const res = await t.client.request<{ result?: string }>('DELETE', `/${enc(t.index)}/_doc/${enc(id)}?refresh=true`, {
+  const res = await t.client.request<{ result?: string }>('DELETE', `${await docPath(t, id)}?refresh=true`, {
     accept: [404],
   });
   return res.status === 200 && res.body?.result === 'deleted';
@@ -99,7 +108,7 @@ export async function deleteDocument(t: EsTarget, id: string): Promise<boolean> 
 export async function getDocument(t: EsTarget, id: string): Promise<RegistryDocument | null> {
   const res = await t.client.request<{ found?: boolean; _source?: RegistryDocument }>(
     'GET',
-    `/${enc(t.index)}/_doc/${enc(id)}`,
+    await docPath(t, id),
     { accept: [404] },
   );
   return res.status === 200 && res.body?.found && res.body._source ? res.body._source : null;
@@ -122,12 +131,22 @@ interface BulkResponse {
   items: Array<Record<string, { _id?: string; status: number; error?: { type?: string; reason?: string } }>>;
 }
 
+/** A batch of whole registry documents takes longer than one request. */
+const BULK_TIMEOUT_MS = 60_000;
+
+/** `_type` of bulk action lines where the engine requires one (ElasticSearch 6). */
+async function bulkType(client: EsClient): Promise<{ _type?: string }> {
+  const { bulkType: type } = await engineDialect(client);
+  return type ? { _type: type } : {};
+}
+
 /** Indexes documents into `index` (a physical index during reindex) in one `_bulk` call. Throws listing failures. */
 export async function bulkIndex(client: EsClient, index: string, docs: RegistryDocument[]): Promise<void> {
   if (docs.length === 0) return;
+  const type = await bulkType(client);
   const lines: unknown[] = [];
-  for (const doc of docs) lines.push({ index: { _index: index, _id: doc.id } }, doc);
-  const res = await client.request<BulkResponse>('POST', '/_bulk', { ndjson: lines });
+  for (const doc of docs) lines.push({ index: { _index: index, ...type, _id: doc.id } }, doc);
+  const res = await client.request<BulkResponse>('POST', '/_bulk', { ndjson: lines, timeoutMs: BULK_TIMEOUT_MS });
   if (res.body.errors) {
     const failed = res.body.items
       .map((item) => Object.values(item)[0])
@@ -141,8 +160,10 @@ export async function bulkIndex(client: EsClient, index: string, docs: RegistryD
 /** Deletes documents by id from `index` in one `_bulk` call (absent ones are fine). */
 export async function bulkDelete(client: EsClient, index: string, ids: string[]): Promise<void> {
   if (ids.length === 0) return;
+  const type = await bulkType(client);
   const res = await client.request<BulkResponse>('POST', '/_bulk', {
-    ndjson: ids.map((id) => ({ delete: { _index: index, _id: id } })),
+    ndjson: ids.map((id) => ({ delete: { _index: index, ...type, _id: id } })),
+    timeoutMs: BULK_TIMEOUT_MS,
   });
   if (res.body.errors) {
     const bad = res.body.items.map((item) => Object.values(item)[0]).filter((r) => r && r.status >= 300 && r.status !== 404);

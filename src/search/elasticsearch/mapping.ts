@@ -1,8 +1,9 @@
 /**
- * The `packages` index: settings and the typeless mapping of the
- * os-package-registry document (loader.md §1.1–§1.2), valid on ElasticSearch
- * 7/8 and OpenSearch 1/2. The original's ES-1 `string`/`not_analyzed` fields
- * are `keyword` here; everything not listed is mapped dynamically, as before.
+ * The `packages` index: settings and the mapping of the os-package-registry
+ * document (loader.md §1.1–§1.2), valid on ElasticSearch 6/7/8 and OpenSearch
+ * 1/2, typeless or under the type `package` (see engine.ts). The original's
+ * ES-1 `string`/`not_analyzed` fields are `keyword` here; everything not
+ * listed is mapped dynamically, as before.
  */
 
 /** Fields matched as whole values (the original's not_analyzed). */
@@ -10,7 +11,7 @@ const keyword = { type: 'keyword' } as const;
 /** Stored in `_source`, never indexed: babbage models and table schemas are big and irregular. */
 const storedOnly = { type: 'object', enabled: false } as const;
 
-/** The mapping of the `packages` index (no doc type: ES >= 7 and OpenSearch are typeless). */
+/** The mapping of the `packages` index (the properties, without a type around them). */
 export const PACKAGES_MAPPING = {
   dynamic: true,
   properties: {
@@ -29,7 +30,8 @@ export const PACKAGES_MAPPING = {
         owner: keyword,
         author: keyword,
         cityCode: keyword,
-        countryCode: { type: 'text', fields: { keyword: { type: 'keyword', ignore_above: 256 } } },
+        // fielddata: os-package-registry's get_stats counts distinct values of the text field itself.
+        countryCode: { type: 'text', fielddata: true, fields: { keyword: { type: 'keyword', ignore_above: 256 } } },
         private: { type: 'boolean' },
         count_of_rows: { type: 'double' },
         // Sortable case-insensitively by title (sort=title).
@@ -64,11 +66,11 @@ export const PACKAGES_SETTINGS = {
   },
 } as const;
 
-/** The body of `PUT /<index>`, optionally adding aliases. */
-export function createIndexBody(aliases: string[] = []): Record<string, unknown> {
+/** The body of `PUT /<index>`, the mapping under `mappingType` when given, optionally adding aliases. */
+export function createIndexBody(aliases: string[] = [], mappingType: string | null = null): Record<string, unknown> {
   return {
     settings: { index: PACKAGES_SETTINGS },
-    mappings: PACKAGES_MAPPING,
+    mappings: mappingType ? { [mappingType]: PACKAGES_MAPPING } : PACKAGES_MAPPING,
     ...(aliases.length ? { aliases: Object.fromEntries(aliases.map((a) => [a, {}])) } : {}),
   };
 }

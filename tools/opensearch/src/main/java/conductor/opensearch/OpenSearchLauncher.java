@@ -6,19 +6,17 @@ import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
 
-import org.opensearch.analysis.common.CommonAnalysisPlugin;
 import org.opensearch.common.settings.Settings;
 import org.opensearch.node.InternalSettingsPreparer;
 import org.opensearch.node.Node;
-import org.opensearch.painless.PainlessPlugin;
 import org.opensearch.plugins.Plugin;
-import org.opensearch.transport.Netty4Plugin;
 
 /**
  * Starts a real single-node OpenSearch cluster inside this JVM, for tests only.
@@ -27,6 +25,10 @@ import org.opensearch.transport.Netty4Plugin;
  * Prints {@code OPENSEARCH_READY port=<httpPort>} once HTTP is bound. The node stops (and its
  * temporary home is deleted) when the process gets SIGTERM or when standard input closes, so a
  * test run that dies never leaves an orphan JVM behind.
+ *
+ * <p>The same source serves the 2.19 and the 1.3 builds (tools/opensearch/opensearch1), whose
+ * classpaths differ: plugins are found by class name, and scripting (Painless) is loaded only
+ * where that build ships it.
  */
 public final class OpenSearchLauncher {
 
@@ -69,10 +71,7 @@ public final class OpenSearchLauncher {
 
         Node node;
         try {
-            node = new PluginNode(
-                settings,
-                List.of(Netty4Plugin.class, CommonAnalysisPlugin.class, PainlessPlugin.class)
-            );
+            node = new PluginNode(settings, plugins());
         } catch (RuntimeException e) {
             deleteTree(home);
             throw e;
@@ -88,6 +87,23 @@ public final class OpenSearchLauncher {
             // ignore anything written to us
         }
         System.exit(0);
+    }
+
+    /** HTTP transport and the common analysis (lowercase normalizer) are required; Painless where present. */
+    private static List<Class<? extends Plugin>> plugins() throws ClassNotFoundException {
+        List<Class<? extends Plugin>> plugins = new ArrayList<>();
+        plugins.add(plugin("org.opensearch.transport.Netty4Plugin"));
+        plugins.add(plugin("org.opensearch.analysis.common.CommonAnalysisPlugin"));
+        try {
+            plugins.add(plugin("org.opensearch.painless.PainlessPlugin"));
+        } catch (ClassNotFoundException e) {
+            // not in the 1.3 build: nothing the tests do runs scripts
+        }
+        return plugins;
+    }
+
+    private static Class<? extends Plugin> plugin(String name) throws ClassNotFoundException {
+        return Class.forName(name).asSubclass(Plugin.class);
     }
 
     private static int freePort() throws IOException {
