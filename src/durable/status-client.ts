@@ -4,7 +4,7 @@
  * package id) that point to it.
  */
 import type { Env } from '../env.ts';
-import { normaliseStatusUrl, packageAliasKey, urlAliasKey } from '../queue/url-policy.ts';
+import { normaliseStatusUrl, packageAliasKey, urlAliasKey } from './status-keys.ts';
 import type { PackageStatus, StatusView } from './package-status.ts';
 
 /** The status object of a key (any string; aliases use their own prefixes). */
@@ -30,24 +30,27 @@ async function follow(env: Pick<Env, 'PACKAGE_STATUS'>, aliasKey: string): Promi
   return target ? statusStub(env, target).read() : null;
 }
 
+/** A status found, and whether it was found through a package id (whose privacy the caller checks). */
+export interface FoundStatus {
+  view: StatusView;
+  /** The package id asked for, when the status was found through it. */
+  packageId: string | null;
+}
+
 /**
  * The status for what a client polls with: the exact upload URL, else its
  * normalised form (os-admin), else a package id `<owner>:<name>`.
  */
-export async function lookupStatus(env: Pick<Env, 'PACKAGE_STATUS'>, requested: string): Promise<StatusView | null> {
-  const exact = await statusStub(env, requested).read();
-  if (exact) return exact;
+export async function lookupStatus(env: Pick<Env, 'PACKAGE_STATUS'>, requested: string): Promise<FoundStatus | null> {
+  const found = (view: StatusView | null, packageId: string | null = null) => (view ? { view, packageId } : null);
   const alias = urlAliasKey(requested);
-  if (alias) {
-    const viaUrl = await follow(env, alias);
-    if (viaUrl) return viaUrl;
-    // The normalised form itself may be the key an upload used.
-    const normalised = normaliseStatusUrl(requested);
-    if (normalised && normalised !== requested) {
-      const direct = await statusStub(env, normalised).read();
-      if (direct) return direct;
-    }
-    return null;
-  }
-  return follow(env, packageAliasKey(requested));
+  if (!alias) return found(await follow(env, packageAliasKey(requested)), requested);
+  const exact = await statusStub(env, requested).read();
+  if (exact) return found(exact);
+  const viaUrl = await follow(env, alias);
+  if (viaUrl) return found(viaUrl);
+  // The normalised form itself may be the key an upload used.
+  const normalised = normaliseStatusUrl(requested);
+  if (normalised && normalised !== requested) return found(await statusStub(env, normalised).read());
+  return null;
 }

@@ -1,51 +1,54 @@
 /**
  * Accepting an upload (/package/upload): check the token and the URL, record
- * the job, set the status to `queued` and enqueue the first chunk. Nothing
- * is fetched here; the queue consumer does the work.
+ * the job (superseding older ones of the same URL), set the status to
+ * `queued` and enqueue the first message. Nothing is fetched here; the queue
+ * consumer does the work.
  */
 import { getSigningKeys } from '../auth/keys.ts';
 import { canUpload, verifyPermissionToken } from '../auth/tokens.ts';
 import type { Config } from '../config.ts';
 import { withDb } from '../db/client.ts';
 import { startStatus, statusStub } from '../durable/status-client.ts';
+import { normaliseStatusUrl } from '../durable/status-keys.ts';
 import type { Env } from '../env.ts';
-import type { LoaderMessage } from './messages.ts';
-import { checkFetchUrl, policyFromConfig } from './url-policy.ts';
+import type { LoaderMessage } from '../queue/messages.ts';
+import { checkFetchUrl, ownsStatusKey, policyFromConfig } from '../queue/url-policy.ts';
+import { failUnqueued, recordJob } from './lifecycle.ts';
 
 /** The body /package/upload answers with (the original's two shapes). */
 export type UploadAnswer = { progress: 0; status: 'queued' } | { status: 'fail'; error: string };
 
 /**
  * Validates and enqueues an upload of `datapackage` with permission token
- * `jwt`. Failures after the token check are also written to the status of
+ * `jwt`. A failure after the token check is also written to the status of
  * `datapackage` (when it has none yet), because os-packager ignores this
- * response and only polls the status.
+ * response and only polls the status; but only under a key the caller owns
+ * (a URL in their datastore folder), so no one can plant a status for
+ * another user's package.
  */
 export async function acceptUpload(env: Env, config: Config, datapackage: string, jwt: string): Promise<UploadAnswer> {
   const claims = await verifyPermissionToken(await getSigningKeys(config), config, jwt, 'os.datastore');
-  // A bad token writes no status (as the original): an anonymous caller must
-  // not be able to plant statuses.
+  // A bad token writes no status (as the original).
   if (!canUpload(claims)) return { status: 'fail', error: 'unauthorized' };
 
+  const policy = policyFromConfig(config);
   const job = crypto.randomUUID();
-  const check = checkFetchUrl(datapackage, claims.userid, policyFromConfig(config));
-  if (!check.ok) {
-    await statusStub(env, datapackage).failIfAbsent(datapackage, job, check.error);
-    return { status: 'fail', error: check.error };
-  }
+  const refuse = async (error: string): Promise<UploadAnswer> => {
+    if (ownsStatusKey(datapackage, claims.userid, policy)) {
+      await statusStub(env, datapackage).failIfAbsent(datapackage, job, error);
+    }
+    return { status: 'fail', error };
+  };
+
+  const check = checkFetchUrl(datapackage, claims.userid, policy);
+  if (!check.ok) return refuse(check.error);
 
   try {
     await withDb(config, (db) =>
-      db.query('INSERT INTO load_jobs (job_id, status_key, userid) VALUES ($1, $2, $3)', [
-        job,
-        datapackage,
-        claims.userid,
-      ]),
+      recordJob(db, { jobId: job, statusKey: datapackage, urlKey: normaliseStatusUrl(datapackage), userid: claims.userid }),
     );
   } catch {
-    const error = 'could not record the upload; try again later';
-    await statusStub(env, datapackage).failIfAbsent(datapackage, job, error);
-    return { status: 'fail', error };
+    return refuse('could not record the upload; try again later');
   }
 
   await startStatus(env, datapackage, job);
@@ -55,9 +58,7 @@ export async function acceptUpload(env: Env, config: Config, datapackage: string
   } catch {
     const error = 'could not queue the load; try again later';
     await statusStub(env, datapackage).advance(job, 'fail', { error });
-    await withDb(config, (db) =>
-      db.query(`UPDATE load_jobs SET state = 'fail', error = $2, updated_at = now() WHERE job_id = $1`, [job, error]),
-    ).catch(() => undefined);
+    await withDb(config, (db) => failUnqueued(db, job, error)).catch(() => undefined);
     return { status: 'fail', error };
   }
   return { progress: 0, status: 'queued' };
