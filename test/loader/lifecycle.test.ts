@@ -20,7 +20,20 @@ import { normaliseStatusUrl } from '../../src/durable/status-keys.ts';
 import { getPackage } from '../../src/registry/registry.ts';
 import { fixture } from '../datastore/helpers.ts';
 import { call, config, newUserId, permissionToken, userToken } from '../helpers/app.ts';
-import { deliver, drain, drivenEnv, jobsOf, publishFixture, query, status, tablesLike, upload, waitForEnd } from './helpers.ts';
+import { MAX_ATTEMPTS } from '../../src/queue/consumer.ts';
+import {
+  deliver,
+  drain,
+  drivenEnv,
+  jobsOf,
+  publishFixture,
+  putFiles,
+  query,
+  status,
+  tablesLike,
+  upload,
+  waitForEnd,
+} from './helpers.ts';
 
 async function start(e: Env, dir: string, options: Parameters<typeof publishFixture>[1] = {}) {
   const pub = await publishFixture(dir, { ...options, noUpload: true });
@@ -190,5 +203,158 @@ describe('status of a private package by its id', () => {
     );
     expect(await publish.json()).toEqual({ success: true, published: true });
     expect(await status(id)).toMatchObject({ status: 'done', progress: 9 });
+  });
+});
+
+describe('one package, one load: the newer upload wins', () => {
+  /** The job row of a status key (the newest). */
+  async function jobOf(url: string) {
+    return (await jobsOf(url))[0] as Record<string, unknown>;
+  }
+
+  it('a new upload of the same URL while one runs: the older is superseded and cleaned up', async () => {
+    const sent: LoaderMessage[] = [];
+    const e = drivenEnv(sent);
+    const pub = await start(e, 'fdp/uk-cra');
+    await deliver(e, sent.shift() as LoaderMessage);
+    const older = String((await jobOf(pub.url)).job_id);
+    expect(await tablesLike(stagingTableName(older))).toHaveLength(1);
+    expect(await acceptUpload(e, getConfig(e), pub.url, pub.token)).toEqual({ progress: 0, status: 'queued' });
+    await drain(e, sent);
+    const rows = await query<{ job_id: string; state: string; error: string | null }>(
+      'SELECT job_id, state, error FROM load_jobs WHERE status_key = $1 ORDER BY created_at',
+      [pub.url],
+    );
+    expect(rows.map((r) => r.state)).toEqual(['superseded', 'done']);
+    expect(rows[0]?.error).toBe('superseded by a newer upload of the same package');
+    expect(await tablesLike(stagingTableName(older))).toEqual([]);
+    expect(await status(pub.url)).toMatchObject({ status: 'done', progress: 2000 });
+    expect(await rowCount(factTableName(pub.userid, pub.name))).toBe(2000);
+  });
+
+  it('two spellings of one upload URL are one load', async () => {
+    const sent: LoaderMessage[] = [];
+    const e = drivenEnv(sent);
+    const pub = await start(e, 'fdp/packager-example');
+    const first = sent.shift() as LoaderMessage;
+    const other = `${pub.url}?spelling=2`;
+    expect(normaliseStatusUrl(other)).toBe(normaliseStatusUrl(pub.url));
+    expect(await acceptUpload(e, getConfig(e), other, pub.token)).toEqual({ progress: 0, status: 'queued' });
+    // The older job's message comes late: it finds its job superseded and ends it (status says why).
+    expect((await deliver(e, first)).retryMessages).toEqual([]);
+    expect(await status(pub.url)).toMatchObject({ status: 'fail', error: 'superseded by a newer upload of the same package' });
+    await drain(e, sent);
+    expect(await status(other)).toMatchObject({ status: 'done', progress: 9 });
+    expect((await jobOf(pub.url)).state).toBe('superseded');
+    expect((await jobOf(other)).state).toBe('done');
+  });
+
+  it('two upload URLs of the same package: the newer wins whichever starts first; the id follows the committed job', async () => {
+    const sent: LoaderMessage[] = [];
+    const e = drivenEnv(sent);
+    const pub = await start(e, 'fdp/uk-cra');
+    const olderFirst = sent.shift() as LoaderMessage;
+    // The same package uploaded again into another folder (another status key).
+    const descriptor = new TextEncoder().encode(JSON.stringify(pub.descriptor));
+    const data = await fixture('fdp/uk-cra/dataset.csv');
+    const urls = await putFiles(pub.userid, pub.token, 'second-copy', { 'datapackage.json': descriptor, 'dataset.csv': data });
+    const newer = urls['datapackage.json'] as string;
+    expect(await acceptUpload(e, getConfig(e), newer, pub.token)).toEqual({ progress: 0, status: 'queued' });
+    const newerFirst = sent.shift() as LoaderMessage;
+    // The newer job prepares first; the older one's first message then finds it and stands down.
+    await deliver(e, newerFirst);
+    expect((await deliver(e, olderFirst)).retryMessages).toEqual([]);
+    expect((await jobOf(pub.url)).state).toBe('superseded');
+    expect(await status(pub.url)).toMatchObject({ status: 'fail', error: 'superseded by a newer upload of the same package' });
+    await drain(e, sent);
+    expect(await status(newer)).toMatchObject({ status: 'done', progress: 2000 });
+    const id = packageId(pub.userid, pub.name);
+    const owner = await userToken(pub.userid);
+    expect(await status(id, owner)).toMatchObject({ status: 'done', progress: 2000 });
+    expect(await rowCount(factTableName(pub.userid, pub.name))).toBe(2000);
+    expect(await tablesLike(stagingTableName(String((await jobOf(pub.url)).job_id)))).toEqual([]);
+  });
+
+  it('a newer upload of the same package supersedes an older one already loading', async () => {
+    const sent: LoaderMessage[] = [];
+    const e = drivenEnv(sent);
+    const pub = await start(e, 'fdp/uk-cra');
+    await deliver(e, sent.shift() as LoaderMessage);
+    const olderNext = sent.shift() as LoaderMessage;
+    const olderJob = String((await jobOf(pub.url)).job_id);
+    const descriptor = new TextEncoder().encode(JSON.stringify(pub.descriptor));
+    const data = await fixture('fdp/uk-cra/dataset.csv');
+    const urls = await putFiles(pub.userid, pub.token, 'third-copy', { 'datapackage.json': descriptor, 'dataset.csv': data });
+    const newer = urls['datapackage.json'] as string;
+    await acceptUpload(e, getConfig(e), newer, pub.token);
+    await deliver(e, sent.shift() as LoaderMessage);
+    expect((await deliver(e, olderNext)).retryMessages).toEqual([]);
+    expect((await jobOf(pub.url)).state).toBe('superseded');
+    expect(await tablesLike(stagingTableName(olderJob))).toEqual([]);
+    await drain(e, sent);
+    expect(await status(newer)).toMatchObject({ status: 'done', progress: 2000 });
+    expect(await rowCount(factTableName(pub.userid, pub.name))).toBe(2000);
+  });
+});
+
+describe('a message that keeps failing', () => {
+  it('ends its job fail after a bounded number of attempts and goes to the dead-letter queue', async () => {
+    const sent: LoaderMessage[] = [];
+    const parked: unknown[] = [];
+    const dlq = { send: async (body: unknown) => void parked.push(body) } as unknown as Queue<unknown>;
+    const e = drivenEnv(sent, { LOADER_DLQ: dlq });
+    const pub = await start(e, 'fdp/uk-cra');
+    const first = sent.shift() as LoaderMessage;
+    // Earlier deliveries crashed the isolate before they could record anything.
+    const result = await deliver(e, first, MAX_ATTEMPTS + 1);
+    expect(result.retryMessages).toEqual([]);
+    expect(result.explicitAcks).toHaveLength(1);
+    const end = await status(pub.url);
+    expect(end?.status).toBe('fail');
+    expect(end?.error).toMatch(/given up after \d+ attempts/);
+    expect((await jobsOf(pub.url))[0]?.state).toBe('fail');
+    expect(parked).toEqual([expect.objectContaining({ kind: 'load', job: first.job })]);
+  });
+
+  it('a transient error on the last attempt fails the job with the error, and parks the message', async () => {
+    const sent: LoaderMessage[] = [];
+    const parked: unknown[] = [];
+    const dlq = { send: async (body: unknown) => void parked.push(body) } as unknown as Queue<unknown>;
+    const pub = await start(drivenEnv(sent), 'fdp/uk-cra');
+    const first = sent.shift() as LoaderMessage;
+    // Handing the rest of the file on fails (a queue outage): a transient error.
+    const queueDown = {
+      send: async () => {
+        throw new Error('queue unavailable');
+      },
+    } as unknown as Queue<unknown>;
+    const e = drivenEnv([], { LOADER_DLQ: dlq, LOADER_QUEUE: queueDown });
+    const result = await deliver(e, first, MAX_ATTEMPTS);
+    expect(result.retryMessages).toEqual([]);
+    const end = await status(pub.url);
+    expect(end?.status).toBe('fail');
+    expect(end?.error).toBe(`gave up after ${MAX_ATTEMPTS} attempts: queue unavailable`);
+    const [job] = await jobsOf(pub.url);
+    expect(job?.state).toBe('fail');
+    expect(await tablesLike(stagingTableName(String(job?.job_id)))).toEqual([]);
+    expect(parked).toHaveLength(1);
+  });
+});
+
+describe('the load plan', () => {
+  it('is computed by the first message and stored with the job, dialect included', async () => {
+    const sent: LoaderMessage[] = [];
+    const e = drivenEnv(sent);
+    const pub = await start(e, 'fdp/uk-cra');
+    await deliver(e, sent.shift() as LoaderMessage);
+    const [job] = await jobsOf(pub.url);
+    const plan = job?.plan as { columns: string[]; dialect: { delimiter: string }; model: { fact_table: string } };
+    expect(plan.columns.length).toBeGreaterThan(0);
+    expect(plan.dialect.delimiter).toBe(',');
+    expect(plan.model.fact_table).toBe(factTableName(pub.userid, pub.name));
+    // Later messages load from the stored plan, not from the descriptor.
+    await query(`UPDATE load_jobs SET descriptor = '{}'::jsonb WHERE job_id = $1`, [job?.job_id]);
+    await drain(e, sent);
+    expect(await status(pub.url)).toMatchObject({ status: 'done', progress: 2000 });
   });
 });
