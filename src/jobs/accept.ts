@@ -8,7 +8,7 @@ import { getSigningKeys } from '../auth/keys.ts';
 import { canUpload, verifyPermissionToken } from '../auth/tokens.ts';
 import type { Config } from '../config.ts';
 import { withDb } from '../db/client.ts';
-import { startStatus, statusStub } from '../durable/status-client.ts';
+import { startStatus, statusOf } from '../durable/status-client.ts';
 import { normaliseStatusUrl } from '../durable/status-keys.ts';
 import type { Env } from '../env.ts';
 import type { LoaderMessage } from '../queue/messages.ts';
@@ -35,7 +35,7 @@ export async function acceptUpload(env: Env, config: Config, datapackage: string
   const job = crypto.randomUUID();
   const refuse = async (error: string): Promise<UploadAnswer> => {
     if (ownsStatusKey(datapackage, claims.userid, policy)) {
-      await statusStub(env, datapackage).failIfAbsent(datapackage, job, error);
+      await statusOf(env, datapackage).failIfAbsent(job, error);
     }
     return { status: 'fail', error };
   };
@@ -57,7 +57,7 @@ export async function acceptUpload(env: Env, config: Config, datapackage: string
     await env.LOADER_QUEUE.send(message);
   } catch {
     const error = 'could not queue the load; try again later';
-    await statusStub(env, datapackage).advance(job, 'fail', { error });
+    await statusOf(env, datapackage).advance(job, 'fail', { error });
     await withDb(config, (db) => failUnqueued(db, job, error)).catch(() => undefined);
     return { status: 'fail', error };
   }

@@ -20,7 +20,7 @@
  */
 import type { Client } from '@neondatabase/serverless';
 import { transaction } from '../db/client.ts';
-import { statusStub } from '../durable/status-client.ts';
+import { statusOf } from '../durable/status-client.ts';
 import type { StatusView } from '../durable/package-status.ts';
 import type { Env } from '../env.ts';
 import { quoteIdent } from '../loader/sql.ts';
@@ -305,7 +305,7 @@ async function dropStaging(db: Client, jobId: string): Promise<void> {
 export async function showEnd(env: Pick<Env, 'PACKAGE_STATUS'>, job: Job): Promise<StatusView | null> {
   if (job.state !== 'fail' && job.state !== 'superseded') return null;
   // Refused (and harmless) when a newer job owns the status key already.
-  const result = await statusStub(env, job.statusKey).showEnd(job.jobId, 'fail', { error: job.error ?? 'load failed' });
+  const result = await statusOf(env, job.statusKey).showEnd(job.jobId, 'fail', { error: job.error ?? 'load failed' });
   return result.current;
 }
 

@@ -9,7 +9,7 @@
  */
 import { getConfig, type Config } from '../config.ts';
 import { withDb } from '../db/client.ts';
-import { statusStub } from '../durable/status-client.ts';
+import { statusOf } from '../durable/status-client.ts';
 import type { Env } from '../env.ts';
 import { createLogger } from '../http/log.ts';
 import { endJob, getJob, SUPERSEDED, type Job } from '../jobs/lifecycle.ts';
@@ -126,7 +126,7 @@ async function heartbeat(env: Env, config: Config, jobId: string): Promise<void>
   await withDb(config, async (db) => {
     const job = await getJob(db, jobId);
     if (!job) return;
-    const stub = statusStub(env, job.statusKey);
+    const stub = statusOf(env, job.statusKey);
     const current = await stub.read();
     if (current && current.job === jobId) await stub.advance(jobId, current.status);
   }).catch(() => undefined);

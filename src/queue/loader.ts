@@ -23,7 +23,7 @@ import type { Client } from '@neondatabase/serverless';
 import { clearOsApiCache } from '../cache/os-api-cache.ts';
 import type { Config } from '../config.ts';
 import type { StatusPatch } from '../durable/package-status.ts';
-import { setPackageAlias, statusStub } from '../durable/status-client.ts';
+import { setPackageAlias, statusOf } from '../durable/status-client.ts';
 import type { LoadStatus } from '../durable/status-machine.ts';
 import type { Env } from '../env.ts';
 import {
@@ -75,7 +75,7 @@ async function sha256Hex(text: string): Promise<string> {
 
 /** Shows the job's step. A refused move (a duplicate reporting late) changes nothing and stops nothing. */
 async function report(run: Run, status: LoadStatus, patch: StatusPatch = {}): Promise<void> {
-  const result = await statusStub(run.env, run.job.statusKey).advance(run.job.jobId, status, patch);
+  const result = await statusOf(run.env, run.job.statusKey).advance(run.job.jobId, status, patch);
   if (!result.ok && status !== 'loading-data') {
     run.log('loader: status move refused', { job: run.job.jobId, to: status, current: result.current?.status });
   }
@@ -101,7 +101,7 @@ export async function runChunk(
   if (job.state === 'done') {
     // The swap committed but the final status update may have been lost: show it now (refused if shown).
     const rows = job.rowsLoaded;
-    await statusStub(env, job.statusKey).showEnd(job.jobId, 'done', { progress: rows, total: rows, fraction: 1 });
+    await statusOf(env, job.statusKey).showEnd(job.jobId, 'done', { progress: rows, total: rows, fraction: 1 });
     return 'skipped';
   }
   const run: Run = { env, config, db, job, log };
@@ -373,7 +373,7 @@ async function finish(run: Run, plan: PreparedLoad): Promise<ChunkOutcome> {
 
 /** The committed job's status: done, from whatever step a duplicate left it at. */
 async function showDone(run: Run, rows: number): Promise<void> {
-  await statusStub(run.env, run.job.statusKey).showEnd(run.job.jobId, 'done', { progress: rows, total: rows, fraction: 1 });
+  await statusOf(run.env, run.job.statusKey).showEnd(run.job.jobId, 'done', { progress: rows, total: rows, fraction: 1 });
 }
 
 /**
