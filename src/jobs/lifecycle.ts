@@ -145,12 +145,7 @@ export async function claimPackage(db: Client, jobId: string, packageId: string)
     const job = await lockJob(db, jobId);
     if (!job || job.state === 'superseded') return 'superseded';
     if (job.state !== 'queued') return 'conflict';
-    const { rows } = await db.query(
-      `SELECT 1 FROM load_jobs n, load_jobs me WHERE me.job_id = $1 AND n.package_id = $2
-         AND n.state IN ('loading', 'done') AND (n.created_at, n.job_id) > (me.created_at, me.job_id) LIMIT 1`,
-      [jobId, packageId],
-    );
-    if (rows.length > 0) {
+    if (await newerJobExists(db, jobId, packageId)) {
       await db.query(`UPDATE load_jobs SET state = 'superseded', error = $2, updated_at = now() WHERE job_id = $1`, [
         jobId,
         SUPERSEDED,
@@ -166,6 +161,16 @@ export async function claimPackage(db: Client, jobId: string, packageId: string)
     await db.query(`UPDATE load_jobs SET package_id = $2, updated_at = now() WHERE job_id = $1`, [jobId, packageId]);
     return null;
   });
+}
+
+/** Whether a job of `packageId` newer than `jobId` has claimed the package (or already finished). */
+async function newerJobExists(db: Client, jobId: string, packageId: string): Promise<boolean> {
+  const { rows } = await db.query(
+    `SELECT 1 FROM load_jobs n, load_jobs me WHERE me.job_id = $1 AND n.package_id = $2
+       AND n.state IN ('queued', 'loading', 'done') AND (n.created_at, n.job_id) > (me.created_at, me.job_id) LIMIT 1`,
+    [jobId, packageId],
+  );
+  return rows.length > 0;
 }
 
 /** What the first message found out about the data file and stored with the plan. */
@@ -233,6 +238,8 @@ export async function commitLoad(db: Client, job: Job, swap: () => Promise<void>
   const locked = await lockJob(db, job.jobId);
   if (!locked || locked.state === 'superseded') return 'superseded';
   if (locked.state !== 'loading' || locked.byteOffset !== job.byteOffset) return 'conflict';
+  // Two claims that raced: the newer job wins here too.
+  if (locked.packageId && (await newerJobExists(db, job.jobId, locked.packageId))) return 'superseded';
   await swap();
   await db.query(`UPDATE load_jobs SET state = 'done', updated_at = now() WHERE job_id = $1`, [job.jobId]);
   return null;
