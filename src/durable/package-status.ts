@@ -154,8 +154,8 @@ export class PackageStatus extends DurableObject<Env> {
 
   /**
    * Records a failure that happened before any load started (e.g. a URL
-   * outside the allow-list), but only when the key has no status yet: a
-   * caller must not be able to overwrite someone else's load with `fail`.
+   * with a `..` step), but only when the key has no status yet. The Worker
+   * calls it only for a key its caller owns (src/jobs/accept.ts).
    */
   async failIfAbsent(key: string, job: string, error: string): Promise<boolean> {
     if (this.row()) return false;
