@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { getConfig } from '../../src/config.ts';
 import { factTableName } from '../../src/loader/naming.ts';
 import type { LoaderMessage } from '../../src/queue/messages.ts';
-import { acceptUpload } from '../../src/queue/upload.ts';
+import { acceptUpload } from '../../src/jobs/accept.ts';
 import { fixture } from '../datastore/helpers.ts';
 import { deliver, drain, drivenEnv, jobsOf, parseCsvText, publishFixture, query, status } from './helpers.ts';
 

@@ -9,13 +9,14 @@ import loader from './0003_loader.ts';
 import registrySearch from './0005_registry_search.ts';
 import loginHop from './0006_login_hop.ts';
 import loadDialect from './0007_load_dialect.ts';
+import loadLifecycle from './0008_load_lifecycle.ts';
 
 export interface Migration {
   id: string;
   sql: string;
 }
 
-export const MIGRATIONS: Migration[] = [identity, registry, loader, registrySearch, loginHop, loadDialect];
+export const MIGRATIONS: Migration[] = [identity, registry, loader, registrySearch, loginHop, loadDialect, loadLifecycle];
 
 interface Queryable {
   query(text: string, params?: unknown[]): Promise<{ rows: Record<string, unknown>[] }>;
