@@ -83,7 +83,6 @@ describe('parseSearchParams', () => {
     ['-1', /whole number/],
     ['ten', /whole number/],
     ['1.5', /whole number/],
-    ['', /whole number/],
   ])('refuses size=%s', (raw, message) => {
     expect(error({ size: raw })).toMatch(message);
   });
@@ -104,8 +103,28 @@ describe('parseSearchParams', () => {
     expect(ok({ sort: raw }).query.sort).toEqual(sort);
   });
 
-  it.each([['score'], ['title:up'], ['package.title'], ['']])('refuses sort=%s', (raw) => {
+  it.each([['score'], ['title:up'], ['package.title']])('refuses sort=%s', (raw) => {
     expect(error({ sort: raw })).toMatch(/sort/);
+  });
+
+  it('reads an empty q, size, from or sort as absent (the document allows them)', () => {
+    expect(ok({ q: '', size: '', from: '', sort: '' }).query).toEqual({ q: undefined, filters: [], size: 100, from: 0, sort: undefined });
+  });
+
+  it.each([
+    ['q', '"a\\u0000b"'],
+    ['q', '"\\ud800"'],
+    ['q', '"x\\udc00y"'],
+    ['package.title', '"a\\u0000"'],
+    ['package.title', '["ok", "\\udfff"]'],
+    ['package.ti\u0000tle', '"x"'],
+  ])('refuses %s=%s (NUL or an unpaired surrogate)', (key, raw) => {
+    expect(error({ [key]: raw })).toMatch(/NUL or unpaired surrogates/);
+  });
+
+  it('accepts paired surrogates (emoji) in q and filters', () => {
+    expect(ok({ q: '"\\ud83d\\ude00"' }).query.q).toBe('\u{1F600}');
+    expect(ok({ 'package.title': '"\u{1F600}"' }).query.filters).toEqual([{ path: 'package.title', value: '\u{1F600}' }]);
   });
 
   it('passes the jwt through for verification, an empty one meaning none', () => {

@@ -38,8 +38,19 @@ export type ParsedSearch =
 
 type RawParams = Record<string, string | string[] | undefined>;
 
+// An empty value (`q=`, `size=`) is the same as no value: the document lets clients send one.
 function first(v: string | string[] | undefined): string | undefined {
-  return Array.isArray(v) ? v[0] : v;
+  const value = Array.isArray(v) ? v[0] : v;
+  return value === '' ? undefined : value;
+}
+
+/** NUL or a lone UTF-16 surrogate: text no backend can match, refused rather than failing there. */
+const UNSAFE_TEXT = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/** True when a parsed parameter value (a string, or a list of values) holds unsafe text. */
+export function hasUnsafeText(value: unknown): boolean {
+  if (typeof value === 'string') return UNSAFE_TEXT.test(value);
+  return Array.isArray(value) && value.some((v) => typeof v === 'string' && UNSAFE_TEXT.test(v));
 }
 
 // Old clients JSON-encoded every parameter, numbers included (`size="100"`).
@@ -81,6 +92,7 @@ export function parseSearchParams(params: RawParams): ParsedSearch {
   if (rawQ !== undefined) {
     const parsed = parseJson('q', rawQ);
     if (!parsed.ok) return parsed;
+    if (hasUnsafeText(parsed.value)) return { ok: false, error: 'q must not contain NUL or unpaired surrogates' };
     const value = scalar.safeParse(parsed.value);
     if (!value.success) return { ok: false, error: 'q must be a JSON string' };
     q = String(value.data).trim();
@@ -129,8 +141,12 @@ export function parseSearchParams(params: RawParams): ParsedSearch {
     if (rawValue.length > MAX_FILTER_VALUE_LENGTH) {
       return { ok: false, error: `filter ${key} is longer than ${MAX_FILTER_VALUE_LENGTH} characters` };
     }
+    if (hasUnsafeText(key)) return { ok: false, error: 'filter names must not contain NUL or unpaired surrogates' };
     const parsed = parseJson(key, rawValue);
     if (!parsed.ok) return parsed;
+    if (hasUnsafeText(parsed.value)) {
+      return { ok: false, error: `filter ${key} must not contain NUL or unpaired surrogates` };
+    }
     const value = filterValue.safeParse(parsed.value);
     if (!value.success) {
       return { ok: false, error: `filter ${key} must be a JSON string, number, boolean or a list of them` };
