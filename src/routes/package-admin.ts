@@ -9,7 +9,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { getSigningKeys } from '../auth/keys.ts';
-import { verifyPermissionToken } from '../auth/tokens.ts';
+import { canUpload, verifyPermissionToken } from '../auth/tokens.ts';
 import { param } from '../http/params.ts';
 import { jsonError, jsonp } from '../http/respond.ts';
 import type { App, AppEnv } from '../http/types.ts';
@@ -21,7 +21,7 @@ import { getSearchBackend } from '../search/index.ts';
 const MAX_PARAMS_BODY = 64 * 1024;
 
 const text = (description: string) => z.string().optional().openapi({ description });
-const Jwt = text('Permission token (os.datastore) of the package owner; query or form body');
+const Jwt = text('Permission token (os.datastore, datapackage-upload true) of the package owner; query or form body');
 const Id = text('Package id <owner>:<name>; query or form body');
 const Callback = text('JSONP callback name');
 
@@ -134,7 +134,8 @@ type Ctx = Context<AppEnv>;
 
 /**
  * The common preamble: jwt present (else 403), id present (else 400), and
- * the user id of a valid os.datastore permission token (null otherwise).
+ * the user id of a valid os.datastore permission token granting
+ * datapackage-upload (null otherwise: the same `null` answer as a bad token).
  */
 async function authenticate(c: Ctx): Promise<{ response: Response } | { userid: string | null; id: string }> {
   const jwt = await param(c, 'jwt');
@@ -144,7 +145,7 @@ async function authenticate(c: Ctx): Promise<{ response: Response } | { userid: 
   if (!isPackageId(id)) return { response: jsonError(c, 400, 'id must be <owner>:<name>') };
   const config = c.get('config');
   const claims = await verifyPermissionToken(await getSigningKeys(config), config, jwt, 'os.datastore');
-  return { userid: claims?.userid ?? null, id };
+  return { userid: canUpload(claims) ? claims.userid : null, id };
 }
 
 async function readParamsBody(c: Ctx): Promise<z.infer<typeof ParamsBody> | null> {

@@ -70,7 +70,8 @@ const authorizeRoute = createRoute({
   },
   responses: {
     200: {
-      description: 'Permissions and token, or `{"permissions":{}}` for a missing/invalid token or service',
+      description:
+        'Permissions (booleans) and token, or `{"permissions":{}}` for a missing/invalid token or service, or a deleted or unknown user',
       content: {
         'application/json': {
           schema: z.object({
@@ -154,9 +155,13 @@ export function registerUserRoutes(app: App): void {
     const service = await param(c, 'service');
     const claims = await verifyUserToken(keys, config, await param(c, 'jwt'));
     if (!claims || !service || !SERVICE_PATTERN.test(service)) return jsonp(c, { permissions: {} });
-    const permissions = await withDb(config, (db) =>
-      getPermissions(db, claims.userid, service, config.OS_DEFAULT_PERMISSIONS),
+    // A deleted or unknown user gets nothing, as /user/check treats its token as anonymous.
+    const permissions = await withDb(config, async (db) =>
+      (await getProfile(db, claims.userid))
+        ? getPermissions(db, claims.userid, service, config.OS_DEFAULT_PERMISSIONS)
+        : null,
     );
+    if (!permissions) return jsonp(c, { permissions: {} });
     const token = await signPermissionToken(
       keys,
       config,
