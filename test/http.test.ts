@@ -28,6 +28,18 @@ describe('CORS with credentials (as flask-cors with supports_credentials)', () =
     expect(res.headers.get('access-control-allow-methods')).toContain('POST');
   });
 
+  it('never grants credentialed CORS to Origin: null (requests and preflights)', async () => {
+    const res = await call('/user/check', { headers: { Origin: 'null' } });
+    expect(res.headers.get('access-control-allow-origin')).toBeNull();
+    expect(res.headers.get('access-control-allow-credentials')).toBeNull();
+    const pre = await call('/datastore/', {
+      method: 'OPTIONS',
+      headers: { Origin: 'null', 'Access-Control-Request-Method': 'POST' },
+    });
+    expect(pre.headers.get('access-control-allow-origin')).toBeNull();
+    expect(pre.headers.get('access-control-allow-credentials')).toBeNull();
+  });
+
   it('sends * when the request has no Origin', async () => {
     const res = await call('/user/check');
     expect(res.headers.get('access-control-allow-origin')).toBe('*');
