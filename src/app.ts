@@ -7,6 +7,7 @@ import { ConfigError, getConfig } from './config.ts';
 import { cors } from './http/cors.ts';
 import { createLogger, redactUrl } from './http/log.ts';
 import { ParamTooLongError } from './http/params.ts';
+import { BodyTooLargeError, bodyCap } from './http/request-body.ts';
 import type { App, AppEnv } from './http/types.ts';
 import { registerDatastoreRoutes } from './routes/datastore.ts';
 import { registerDocsRoutes } from './routes/docs.ts';
@@ -46,6 +47,7 @@ export function createApp(): App {
     });
   });
   app.use('*', cors());
+  app.use('*', bodyCap());
 
   registerUserRoutes(app);
   registerOAuthRoutes(app);
@@ -61,6 +63,9 @@ export function createApp(): App {
     const requestId = c.get('requestId') ?? 'unknown';
     if (err instanceof ParamTooLongError) {
       return c.json({ error: err.message }, 400);
+    }
+    if (err instanceof BodyTooLargeError) {
+      return c.json({ error: err.message }, 413);
     }
     if (err instanceof ConfigError) {
       console.error(JSON.stringify({ level: 'error', msg: err.message, requestId }));

@@ -11,14 +11,12 @@ import type { Context } from 'hono';
 import { getSigningKeys } from '../auth/keys.ts';
 import { canUpload, verifyPermissionToken } from '../auth/tokens.ts';
 import { param } from '../http/params.ts';
+import { requestText } from '../http/request-body.ts';
 import { jsonError, jsonp } from '../http/respond.ts';
 import type { App, AppEnv } from '../http/types.ts';
 import { deleteAs, publishAs, runHooksAs, updateParamsAs } from '../registry/manage.ts';
 import { isPackageId, parsePublishMode } from '../registry/policy.ts';
 import { getSearchBackend } from '../search/index.ts';
-
-/** Largest update_params body we read. */
-const MAX_PARAMS_BODY = 64 * 1024;
 
 const text = (description: string) => z.string().optional().openapi({ description });
 const Jwt = text('Permission token (os.datastore, datapackage-upload true) of the package owner; query or form body');
@@ -148,11 +146,9 @@ async function authenticate(c: Ctx): Promise<{ response: Response } | { userid: 
   return { userid: canUpload(claims) ? claims.userid : null, id };
 }
 
+/** The JSON body; null when it is not one with a string `params` (over 64 KiB: 413, request-body.ts). */
 async function readParamsBody(c: Ctx): Promise<z.infer<typeof ParamsBody> | null> {
-  const declared = Number(c.req.header('content-length') ?? '0');
-  if (declared > MAX_PARAMS_BODY) return null;
-  const raw = await c.req.text();
-  if (raw.length > MAX_PARAMS_BODY) return null;
+  const raw = await requestText(c);
   try {
     const parsed = ParamsBody.safeParse(JSON.parse(raw));
     return parsed.success ? parsed.data : null;

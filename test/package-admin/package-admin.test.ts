@@ -171,10 +171,10 @@ describe('POST /package/update_params', () => {
     expect(await registryRow(doc.id)).toEqual(doc);
   });
 
-  it('refuses a body over 64 KiB with 400', async () => {
+  it('refuses a body over 64 KiB with 413', async () => {
     const { doc, jwt } = await fresh();
     const res = await post(`/package/update_params?jwt=${jwt}&id=${doc.id}`, body('x'.repeat(70 * 1024)));
-    expect(res.status).toBe(400);
+    expect(res.status).toBe(413);
     expect(await registryRow(doc.id)).toEqual(doc);
   });
 
