@@ -110,6 +110,23 @@ describe('GET /search/package', () => {
     expect(res.status).toBe(200);
   });
 
+  it.each([
+    ['q with an escaped NUL', `q=${encodeURIComponent('"a\\u0000b"')}`],
+    ['q with a raw NUL', `q=${encodeURIComponent('"a')}%00${encodeURIComponent('b"')}`],
+    ['q with a lone surrogate', `q=${encodeURIComponent('"\\ud800"')}`],
+    ['a filter with a NUL', `package.title=${encodeURIComponent('"\\u0000"')}`],
+    ['a filter list with a lone surrogate', `package.owner=${encodeURIComponent('["x","\\udc00"]')}`],
+  ])('refuses %s with 400 (not a backend error answered as [])', async (_name, qs) => {
+    const res = await call(`/search/package?${qs}`);
+    expect(res.status).toBe(400);
+    expect(await res.json()).toEqual({ error: expect.stringMatching(/NUL or unpaired surrogates|invalid JSON/) });
+  });
+
+  it('reads an empty q= as no text', async () => {
+    const res = await call('/search/package?q=&size=1');
+    expect(res.status).toBe(200);
+  });
+
   it('refuses any kind but package with 400', async () => {
     const res = await call('/search/user?q=%22x%22');
     expect(res.status).toBe(400);
