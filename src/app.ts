@@ -5,6 +5,7 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { ConfigError, getConfig } from './config.ts';
 import { cors } from './http/cors.ts';
+import { allowedMethodsOf } from './http/methods.ts';
 import { createLogger, redactUrl } from './http/log.ts';
 import { ParamTooLongError } from './http/params.ts';
 import { BodyTooLargeError, bodyCap } from './http/request-body.ts';
@@ -58,7 +59,14 @@ export function createApp(): App {
   registerSearchRoutes(app);
   registerDocsRoutes(app);
 
-  app.notFound((c) => c.json({ error: 'not found' }, 404));
+  let allowedMethods: ((path: string) => string[]) | undefined;
+  app.notFound((c) => {
+    // A known path asked with another method: 405 with Allow, not 404.
+    allowedMethods ??= allowedMethodsOf(app.routes);
+    const allow = allowedMethods(c.req.path);
+    if (allow.length > 0) return c.json({ error: 'method not allowed' }, 405, { Allow: allow.join(', ') });
+    return c.json({ error: 'not found' }, 404);
+  });
   app.onError((err, c) => {
     const requestId = c.get('requestId') ?? 'unknown';
     if (err instanceof ParamTooLongError) {

@@ -72,6 +72,19 @@ describe('paths', () => {
     expect(((await doubled.json()) as { authenticated: boolean }).authenticated).toBe(false);
   });
 
+  it.each([
+    ['TRACE', '/user/check', 'GET, HEAD, OPTIONS'],
+    ['DELETE', '/datastore/', 'POST, OPTIONS'],
+    ['GET', '/package/publish', 'POST, OPTIONS'],
+    ['PUT', '/search/package', 'GET, HEAD, OPTIONS'],
+    ['POST', '/openapi.json', 'GET, HEAD, OPTIONS'],
+  ])('answers %s on %s (a known path) with 405 and Allow: %s', async (method, path, allow) => {
+    const res = await call(path, { method });
+    expect(res.status).toBe(405);
+    expect(res.headers.get('allow')).toBe(allow);
+    expect(await res.json()).toEqual({ error: 'method not allowed' });
+  });
+
   it('answers unknown routes with a JSON 404', async () => {
     const res = await call('/user/nope');
     expect(res.status).toBe(404);

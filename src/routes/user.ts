@@ -6,7 +6,7 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { getSigningKeys } from '../auth/keys.ts';
 import { signPermissionToken, signUserToken, verifyUserToken } from '../auth/tokens.ts';
 import { withDb } from '../db/client.ts';
-import { MAX_PARAM_LENGTH, param } from '../http/params.ts';
+import { CallbackParam, MAX_PARAM_LENGTH, param } from '../http/params.ts';
 import { jsonp } from '../http/respond.ts';
 import type { App } from '../http/types.ts';
 import { matchApiKey, parseApiKeys } from '../identity/api-keys.ts';
@@ -18,7 +18,7 @@ import { MAX_NEXT_LENGTH } from '../auth/redirect.ts';
 import { renderAuthLib } from '../user-lib/lib.ts';
 
 const jwtParam = z.string().max(MAX_PARAM_LENGTH).optional().openapi({ description: 'User token (query or form body)' });
-const callbackParam = z.string().max(128).optional().openapi({ description: 'JSONP callback name' });
+const callbackParam = CallbackParam;
 const raw = { description: 'Also served as JSONP (`callback`)' };
 
 const ProfileSchema = z

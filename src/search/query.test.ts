@@ -83,13 +83,16 @@ describe('parseSearchParams', () => {
     ['-1', /whole number/],
     ['ten', /whole number/],
     ['1.5', /whole number/],
+    ['', /whole number/],
   ])('refuses size=%s', (raw, message) => {
     expect(error({ size: raw })).toMatch(message);
   });
 
   it('pages with from, within the 10000-result window', () => {
     expect(ok({ from: '20', size: '10' }).query.from).toBe(20);
-    expect(error({ from: '9950', size: '100' })).toMatch(/from \+ size must be at most 10000/);
+    expect(ok({ from: '9950', size: '100' }).query).toMatchObject({ from: 9950, size: 50 });
+    expect(ok({ from: '10000' }).query).toMatchObject({ from: 10000, size: 0 });
+    expect(error({ from: '10001' })).toMatch(/from must be at most 10000/);
     expect(error({ from: '-3' })).toMatch(/from must be a whole number/);
   });
 
@@ -103,12 +106,12 @@ describe('parseSearchParams', () => {
     expect(ok({ sort: raw }).query.sort).toEqual(sort);
   });
 
-  it.each([['score'], ['title:up'], ['package.title']])('refuses sort=%s', (raw) => {
+  it.each([['score'], ['title:up'], ['package.title'], ['']])('refuses sort=%s', (raw) => {
     expect(error({ sort: raw })).toMatch(/sort/);
   });
 
-  it('reads an empty q, size, from or sort as absent (the document allows them)', () => {
-    expect(ok({ q: '', size: '', from: '', sort: '' }).query).toEqual({ q: undefined, filters: [], size: 100, from: 0, sort: undefined });
+  it('reads an empty q or filter as absent (the document allows them)', () => {
+    expect(ok({ q: '', 'package.owner': '' }).query).toEqual({ q: undefined, filters: [], size: 100, from: 0, sort: undefined });
   });
 
   it.each([

@@ -38,9 +38,13 @@ export type ParsedSearch =
 
 type RawParams = Record<string, string | string[] | undefined>;
 
-// An empty value (`q=`, `size=`) is the same as no value: the document lets clients send one.
 function first(v: string | string[] | undefined): string | undefined {
-  const value = Array.isArray(v) ? v[0] : v;
+  return Array.isArray(v) ? v[0] : v;
+}
+
+/** `q=` and an empty filter are the same as none (the document lets clients send them). */
+function firstText(v: string | string[] | undefined): string | undefined {
+  const value = first(v);
   return value === '' ? undefined : value;
 }
 
@@ -88,7 +92,7 @@ function parseJson(name: string, raw: string): { ok: true; value: unknown } | { 
  */
 export function parseSearchParams(params: RawParams): ParsedSearch {
   let q: string | undefined;
-  const rawQ = first(params.q);
+  const rawQ = firstText(params.q);
   if (rawQ !== undefined) {
     const parsed = parseJson('q', rawQ);
     if (!parsed.ok) return parsed;
@@ -116,9 +120,9 @@ export function parseSearchParams(params: RawParams): ParsedSearch {
     if (!r.success) return { ok: false, error: 'from must be a whole number' };
     from = r.data;
   }
-  if (from + size > MAX_RESULT_WINDOW) {
-    return { ok: false, error: `from + size must be at most ${MAX_RESULT_WINDOW}` };
-  }
+  if (from > MAX_RESULT_WINDOW) return { ok: false, error: `from must be at most ${MAX_RESULT_WINDOW}` };
+  // A page reaching past the result window is cut at it (ElasticSearch cannot page beyond).
+  size = Math.min(size, MAX_RESULT_WINDOW - from);
 
   let sort: SearchQuery['sort'];
   const rawSort = first(params.sort);
@@ -133,7 +137,7 @@ export function parseSearchParams(params: RawParams): ParsedSearch {
     if (RESERVED.has(key)) continue;
     const segments = key.split('.');
     if (!(FILTER_ROOTS as readonly string[]).includes(segments[0] ?? '')) continue;
-    const rawValue = first(raw);
+    const rawValue = firstText(raw);
     if (rawValue === undefined) continue;
     if (segments.length > MAX_PATH_SEGMENTS || segments.some((s) => s === '' || s.length > 100)) {
       return { ok: false, error: `invalid filter name ${key.slice(0, 100)}` };
