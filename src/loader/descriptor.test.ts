@@ -41,7 +41,7 @@ const model = (d: Record<string, unknown>) => d.model as { measures: Record<stri
 const invalid: Array<[string, Mutation, RegExp]> = [
   ['name is required', (d) => delete d.name, /"name" is required/],
   ['name follows the Data Package pattern', (d) => (d.name = 'My Budget'), /"name" "My Budget" must contain only lower-case/],
-  ['name cannot climb out of a path (`..` and `/`)', (d) => (d.name = '../../x'), /"name" "..\/..\/x" must not contain/],
+  ['name cannot climb out of a path (../../x)', (d) => (d.name = '../../x'), /"name" "..\/..\/x" must not contain/],
   ['name cannot contain a slash', (d) => (d.name = 'a/b'), /"name" "a\/b" must not contain/],
   ['name cannot contain ..', (d) => (d.name = 'a..b'), /must not contain "\/" or "\.\."/],
   ['name cannot start with a dot', (d) => (d.name = '.hidden'), /nor start with "\."/],
