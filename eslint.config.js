@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', '.wrangler/', '.dev/', 'dist/', 'coverage/', 'src/user-lib/vendor/**'] },
+  { ignores: ['node_modules/', '.wrangler/', '.dev/', 'dist/', 'coverage/', '.cache/', 'src/user-lib/vendor/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

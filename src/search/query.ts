@@ -4,6 +4,7 @@
  * queries from what this module decides, so they answer the same.
  */
 import { z } from 'zod';
+import { hasLoneSurrogate } from '../http/text.ts';
 import type { SearchFilter, SearchQuery } from './types.ts';
 
 /** Default page size (the original's). */
@@ -48,13 +49,14 @@ function firstText(v: string | string[] | undefined): string | undefined {
   return value === '' ? undefined : value;
 }
 
-/** NUL or a lone UTF-16 surrogate: text no backend can match, refused rather than failing there. */
-const UNSAFE_TEXT = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
-
-/** True when a parsed parameter value (a string, or a list of values) holds unsafe text. */
+/**
+ * True when a parsed parameter value (a string, or a list of values) holds
+ * NUL or an unpaired surrogate: text no backend can match, refused (400)
+ * rather than failing there.
+ */
 export function hasUnsafeText(value: unknown): boolean {
-  if (typeof value === 'string') return UNSAFE_TEXT.test(value);
-  return Array.isArray(value) && value.some((v) => typeof v === 'string' && UNSAFE_TEXT.test(v));
+  const unsafe = (v: unknown) => typeof v === 'string' && (v.includes('\0') || hasLoneSurrogate(v));
+  return unsafe(value) || (Array.isArray(value) && value.some(unsafe));
 }
 
 // Old clients JSON-encoded every parameter, numbers included (`size="100"`).
