@@ -5,8 +5,10 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { ConfigError, getConfig } from './config.ts';
 import { cors } from './http/cors.ts';
+import { allowedMethodsOf } from './http/methods.ts';
 import { createLogger, redactUrl } from './http/log.ts';
 import { ParamTooLongError } from './http/params.ts';
+import { BodyTooLargeError, bodyCap } from './http/request-body.ts';
 import type { App, AppEnv } from './http/types.ts';
 import { registerDatastoreRoutes } from './routes/datastore.ts';
 import { registerDocsRoutes } from './routes/docs.ts';
@@ -46,6 +48,7 @@ export function createApp(): App {
     });
   });
   app.use('*', cors());
+  app.use('*', bodyCap());
 
   registerUserRoutes(app);
   registerOAuthRoutes(app);
@@ -56,11 +59,21 @@ export function createApp(): App {
   registerSearchRoutes(app);
   registerDocsRoutes(app);
 
-  app.notFound((c) => c.json({ error: 'not found' }, 404));
+  let allowedMethods: ((path: string) => string[]) | undefined;
+  app.notFound((c) => {
+    // A known path asked with another method: 405 with Allow, not 404.
+    allowedMethods ??= allowedMethodsOf(app.routes);
+    const allow = allowedMethods(c.req.path);
+    if (allow.length > 0) return c.json({ error: 'method not allowed' }, 405, { Allow: allow.join(', ') });
+    return c.json({ error: 'not found' }, 404);
+  });
   app.onError((err, c) => {
     const requestId = c.get('requestId') ?? 'unknown';
     if (err instanceof ParamTooLongError) {
       return c.json({ error: err.message }, 400);
+    }
+    if (err instanceof BodyTooLargeError) {
+      return c.json({ error: err.message }, 413);
     }
     if (err instanceof ConfigError) {
       console.error(JSON.stringify({ level: 'error', msg: err.message, requestId }));

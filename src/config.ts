@@ -86,9 +86,9 @@ export const ConfigSchema = z.object({
   OS_UPLOAD_URL_TTL: seconds(3600),
   OS_API_CACHE: z.string().optional(),
   OS_CLIENT_API_KEYS: z.string().optional(),
-  /** Frontend origins allowed as `next` targets (and for CORS when OS_CORS_ORIGINS is unset). */
+  /** Frontend origins allowed as login `next` targets (CORS is OS_CORS_ORIGINS alone). */
   OS_FRONTEND_ORIGINS: csv,
-  /** CORS origins; `*` (the default) echoes any origin, as the original did. */
+  /** The one CORS setting: `*` (the default) echoes any origin, as the original did; `null` never. */
   OS_CORS_ORIGINS: csv,
   /** Extra origins /package/upload may fetch datapackages from. */
   OS_UPLOAD_ALLOWED_ORIGINS: csv,

@@ -28,6 +28,18 @@ describe('CORS with credentials (as flask-cors with supports_credentials)', () =
     expect(res.headers.get('access-control-allow-methods')).toContain('POST');
   });
 
+  it('never grants credentialed CORS to Origin: null (requests and preflights)', async () => {
+    const res = await call('/user/check', { headers: { Origin: 'null' } });
+    expect(res.headers.get('access-control-allow-origin')).toBeNull();
+    expect(res.headers.get('access-control-allow-credentials')).toBeNull();
+    const pre = await call('/datastore/', {
+      method: 'OPTIONS',
+      headers: { Origin: 'null', 'Access-Control-Request-Method': 'POST' },
+    });
+    expect(pre.headers.get('access-control-allow-origin')).toBeNull();
+    expect(pre.headers.get('access-control-allow-credentials')).toBeNull();
+  });
+
   it('sends * when the request has no Origin', async () => {
     const res = await call('/user/check');
     expect(res.headers.get('access-control-allow-origin')).toBe('*');
@@ -58,6 +70,19 @@ describe('paths', () => {
     const doubled = await call('//user/check');
     expect(doubled.status).toBe(plain.status);
     expect(((await doubled.json()) as { authenticated: boolean }).authenticated).toBe(false);
+  });
+
+  it.each([
+    ['TRACE', '/user/check', 'GET, HEAD, OPTIONS'],
+    ['DELETE', '/datastore/', 'POST, OPTIONS'],
+    ['GET', '/package/publish', 'POST, OPTIONS'],
+    ['PUT', '/search/package', 'GET, HEAD, OPTIONS'],
+    ['POST', '/openapi.json', 'GET, HEAD, OPTIONS'],
+  ])('answers %s on %s (a known path) with 405 and Allow: %s', async (method, path, allow) => {
+    const res = await call(path, { method });
+    expect(res.status).toBe(405);
+    expect(res.headers.get('allow')).toBe(allow);
+    expect(await res.json()).toEqual({ error: 'method not allowed' });
   });
 
   it('answers unknown routes with a JSON 404', async () => {

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { getConfig } from '../config.ts';
 import { getSigningKeys } from './keys.ts';
 import {
+  canUpload,
   signPermissionToken,
   signUserToken,
   verifyPermissionToken,
@@ -80,5 +81,21 @@ describe('user tokens', () => {
       expect(await verifyUserToken(keys, config, bad)).toBeNull();
       expect(await verifyPermissionToken(keys, config, bad)).toBeNull();
     }
+  });
+});
+
+describe('canUpload: datapackage-upload must be JSON true on an os.datastore token', () => {
+  const claims = (service: string, value: unknown) => ({ userid: 'u', service, permissions: { 'datapackage-upload': value } });
+  it.each([
+    ['true on os.datastore', claims('os.datastore', true), true],
+    ['the string "false"', claims('os.datastore', 'false'), false],
+    ['the string "true"', claims('os.datastore', 'true'), false],
+    ['1', claims('os.datastore', 1), false],
+    ['false', claims('os.datastore', false), false],
+    ['absent', { userid: 'u', service: 'os.datastore', permissions: {} }, false],
+    ['true on another service', claims('os.other', true), false],
+    ['no token', null, false],
+  ])('%s', (_name, value, expected) => {
+    expect(canUpload(value)).toBe(expected);
   });
 });

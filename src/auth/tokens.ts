@@ -133,7 +133,11 @@ export async function verifyPermissionToken(
   }
 }
 
-/** True when a permission token grants os.datastore datapackage-upload. */
+/**
+ * True when a permission token grants os.datastore datapackage-upload: the
+ * claim must be JSON `true` (permissions are booleans; a "false" string in an
+ * older token grants nothing).
+ */
 export function canUpload(claims: PermissionTokenClaims | null): claims is PermissionTokenClaims {
-  return !!claims && claims.service === 'os.datastore' && !!claims.permissions['datapackage-upload'];
+  return !!claims && claims.service === 'os.datastore' && claims.permissions['datapackage-upload'] === true;
 }

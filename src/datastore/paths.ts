@@ -8,14 +8,13 @@
  * client can reach another owner's files or write keys that other tools
  * (shells, S3 consoles, the loader) would read differently. Pure, no I/O.
  */
+import { hasLoneSurrogate } from '../http/text.ts';
 
 /** S3 and R2 limit an object key to 1024 bytes of UTF-8. */
 export const MAX_KEY_BYTES = 1024;
 /** Longest owner id or dataset name accepted (a user id is 32 hex digits). */
 export const MAX_SEGMENT_LENGTH = 255;
 
-// A UTF-16 surrogate without its partner cannot be encoded as UTF-8.
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 // `C:foo`, `c:/foo`: absolute on Windows, where clients may build the path.
 const DRIVE_LETTER = /^[A-Za-z]:/;
 
@@ -29,7 +28,7 @@ function hasControlCharacter(value: string): boolean {
 }
 
 function characterProblem(value: string): string | null {
-  if (LONE_SURROGATE.test(value)) return 'is not valid Unicode';
+  if (hasLoneSurrogate(value)) return 'is not valid Unicode';
   if (hasControlCharacter(value)) return 'contains a control character';
   if (value.includes('\\')) return 'contains a backslash';
   return null;

@@ -4,7 +4,7 @@
  * read (api.md §1.3 row 8, §3 quirks 4–7). Also used for the OpenAPI document.
  */
 import { z } from '@hono/zod-openapi';
-import { MAX_KEY_BYTES, objectKeyBytes, relativePathProblem, segmentProblem } from './paths.ts';
+import { MAX_KEY_BYTES, MAX_SEGMENT_LENGTH, objectKeyBytes, relativePathProblem, segmentProblem } from './paths.ts';
 
 /** Most files one authorize call may ask for (gobble sends a whole package at once). */
 export const MAX_FILES = 1000;
@@ -42,10 +42,21 @@ const expected = (what: string) => ({
   error: (issue: { input?: unknown }) => (issue.input === undefined ? 'is missing' : `must be ${what}`),
 });
 
-const Segment = z.string(expected('a string')).superRefine((v, ctx) => {
-  const problem = segmentProblem(v);
-  if (problem) ctx.addIssue({ code: 'custom', message: problem });
-});
+// segmentProblem's rules as the document shows them: no control character,
+// backslash or '/', not '.' or '..'.
+const SEGMENT_CHAR = '[^\\u0000-\\u001f\\u007f-\\u009f\\\\/]';
+const SEGMENT_FIRST = '[^\\u0000-\\u001f\\u007f-\\u009f\\\\/.]';
+const Segment = z
+  .string(expected('a string'))
+  .superRefine((v, ctx) => {
+    const problem = segmentProblem(v);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  })
+  .openapi({
+    minLength: 1,
+    maxLength: MAX_SEGMENT_LENGTH,
+    pattern: `^(${SEGMENT_FIRST}${SEGMENT_CHAR}*|\\.${SEGMENT_FIRST}${SEGMENT_CHAR}*|\\.\\.${SEGMENT_CHAR}+)$`,
+  });
 
 /** `metadata` of the request: the owner id (must equal the token's user) and the dataset name. */
 export const UploadMetadata = z

@@ -20,7 +20,14 @@ interface Operation {
   summary?: string;
   description?: string;
   tags?: string[];
-  parameters?: Array<{ name: string; in: string; required?: boolean; description?: string; schema?: Schemaish }>;
+  parameters?: Array<{
+    name: string;
+    in: string;
+    required?: boolean;
+    description?: string;
+    schema?: Schemaish;
+    content?: Record<string, { schema?: Schemaish }>;
+  }>;
   requestBody?: { description?: string; content?: Record<string, { schema?: Schemaish }> };
   responses?: Record<string, { description?: string; content?: Record<string, { schema?: Schemaish }> }>;
 }
@@ -61,7 +68,7 @@ function renderOperation(method: string, path: string, op: Operation): string {
   const params = (op.parameters ?? [])
     .map(
       (p) =>
-        `<tr><td><code>${escapeHtml(p.name)}</code></td><td>${escapeHtml(p.in)}</td><td>${p.required ? 'yes' : ''}</td><td>${describeSchema(p.schema)}</td><td>${escapeHtml(p.description ?? '')}</td></tr>`,
+        `<tr><td><code>${escapeHtml(p.name)}</code></td><td>${escapeHtml(p.in)}</td><td>${p.required ? 'yes' : ''}</td><td>${p.schema ? describeSchema(p.schema) : `JSON-encoded ${describeSchema(p.content?.['application/json']?.schema)}`}</td><td>${escapeHtml(p.description ?? '')}</td></tr>`,
     )
     .join('');
   const body = op.requestBody?.content

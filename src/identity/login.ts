@@ -31,6 +31,7 @@ import {
 import { safeNext, withJwt, type RedirectPolicy } from '../auth/redirect.ts';
 import { signUserToken } from '../auth/tokens.ts';
 import { upsertLoginUser } from './users.ts';
+import { hasLoneSurrogate } from '../http/text.ts';
 
 type Db = Pick<Client, 'query'>;
 
@@ -103,6 +104,16 @@ export function redirectPolicy(config: Config): RedirectPolicy {
  * and returns the hop URL the browser must navigate to. Sets no cookie (the
  * caller is typically a cross-site XHR, where the cookie would be dropped).
  */
+/**
+ * `next` as stored until the callback checks it (safeNext). Text Postgres
+ * cannot hold (NUL, an unpaired surrogate) could never be a safe redirect
+ * anyway: it is stored as no `next` (home), instead of failing the request.
+ */
+function storableNext(next: string | undefined): string | null {
+  if (next === undefined || next.includes('\0') || hasLoneSurrogate(next)) return null;
+  return next;
+}
+
 export async function startLogin(db: Db, config: Config, next: string | undefined): Promise<{ url: string }> {
   const state = randomToken();
   // Expired rows go first, so abandoned logins never pile up.
@@ -110,7 +121,7 @@ export async function startLogin(db: Db, config: Config, next: string | undefine
   await db.query(
     `INSERT INTO oauth_states (state_hash, binding_hash, code_verifier, nonce, next_url, provider, expires_at)
      VALUES ($1, NULL, $2, $3, $4, $5, now() + make_interval(secs => $6))`,
-    [await sha256hex(state), randomToken(), randomToken(), next ?? null, PROVIDER, STATE_TTL_SECONDS],
+    [await sha256hex(state), randomToken(), randomToken(), storableNext(next), PROVIDER, STATE_TTL_SECONDS],
   );
   return { url: loginHopUrl(config, state) };
 }

@@ -9,7 +9,11 @@ describe('mergePermissions: everyone row (or default) first, then the user row',
     ['an empty everyone row still replaces the default', [{}, undefined, { up: true }], {}],
     ['the user row adds keys', [{ read: true }, { up: true }, undefined], { read: true, up: true }],
     ['the user row overrides a key', [{ up: true }, { up: false }, undefined], { up: false }],
-    ['the user row overrides the default too', [undefined, { up: false }, { up: true, x: 1 }], { up: false, x: 1 }],
+    ['the user row overrides the default too', [undefined, { up: false }, { up: true, x: true }], { up: false, x: true }],
+    ['a stored "false" string does not grant', [{ up: 'false' }, undefined, undefined], { up: false }],
+    ['a stored "true" string does not grant either', [undefined, { up: 'true' }, undefined], { up: false }],
+    ['1, "yes", null, {} and [] do not grant', [{ a: 1, b: 'yes', c: null, d: {}, e: [] }, undefined, undefined], { a: false, b: false, c: false, d: false, e: false }],
+    ['a user row "false" string revokes an everyone grant', [{ up: true }, { up: 'false' }, undefined], { up: false }],
   ];
   it.each(cases)('%s', (_name, args, expected) => {
     expect(mergePermissions(...args)).toEqual(expected);

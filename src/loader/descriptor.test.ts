@@ -41,6 +41,12 @@ const model = (d: Record<string, unknown>) => d.model as { measures: Record<stri
 const invalid: Array<[string, Mutation, RegExp]> = [
   ['name is required', (d) => delete d.name, /"name" is required/],
   ['name follows the Data Package pattern', (d) => (d.name = 'My Budget'), /"name" "My Budget" must contain only lower-case/],
+  ['name cannot climb out of a path (../../x)', (d) => (d.name = '../../x'), /"name" "..\/..\/x" must not contain/],
+  ['name cannot contain a slash', (d) => (d.name = 'a/b'), /"name" "a\/b" must not contain/],
+  ['name cannot contain ..', (d) => (d.name = 'a..b'), /must not contain "\/" or "\.\."/],
+  ['name cannot start with a dot', (d) => (d.name = '.hidden'), /nor start with "\."/],
+  ['name cannot contain a backslash', (d) => (d.name = 'a\\b'), /must contain only lower-case/],
+  ['name cannot contain control characters', (d) => (d.name = 'a\u0000b'), /must contain only lower-case/],
   ['owner is required', (d) => delete d.owner, /"owner" is required/],
   ['owner cannot contain a colon (it would forge package ids)', (d) => (d.owner = 'a:b'), /"owner" must be a user id/],
   ['author is required', (d) => delete d.author, /"author" is required/],

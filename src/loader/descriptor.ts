@@ -24,6 +24,20 @@ export const MAX_FIELDS = 1000;
 /** The Data Package name rule (package and resource names). */
 export const NAME_PATTERN = /^[-a-z0-9._/]+$/;
 
+/**
+ * Why a package name cannot be used, or null. Besides NAME_PATTERN (which
+ * already keeps out backslashes, upper case and control characters), the name becomes
+ * the id `<owner>:<name>` that clients paste into URL paths and S3 keys: no
+ * `/`, no `..`, no leading dot.
+ */
+export function packageNameProblem(name: string): string | null {
+  if (!NAME_PATTERN.test(name)) return 'must contain only lower-case letters, digits and - . _';
+  if (name.includes('/') || name.includes('..') || name.startsWith('.')) {
+    return 'must not contain "/" or "..", nor start with "."';
+  }
+  return null;
+}
+
 type Json = Record<string, unknown>;
 
 const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -168,7 +182,10 @@ export function parseDescriptor(json: unknown, options: DescriptorOptions = {}):
 
   const { name, owner, author } = descriptor;
   if (!isNonEmptyString(name)) problems.push('"name" is required');
-  else if (!NAME_PATTERN.test(name)) problems.push(`"name" ${JSON.stringify(name)} must contain only lower-case letters, digits and - . _ /`);
+  else {
+    const problem = packageNameProblem(name);
+    if (problem) problems.push(`"name" ${JSON.stringify(name)} ${problem}`);
+  }
   if (!isNonEmptyString(owner)) problems.push('"owner" is required');
   else if (owner.length > 256 || /[:\s\p{C}]/u.test(owner)) problems.push('"owner" must be a user id (no colon, space or control character)');
   if (!isNonEmptyString(author)) problems.push('"author" is required');

@@ -7,8 +7,8 @@ import { createRoute, z } from '@hono/zod-openapi';
 import type { StatusView } from '../durable/package-status.ts';
 import { STATUSES } from '../durable/status-machine.ts';
 import { jsonError, jsonp } from '../http/respond.ts';
+import { CallbackParam, param, requiredParam } from '../http/params.ts';
 import { DETECTED_KEYS } from '../loader/dialect.ts';
-import { param } from '../http/params.ts';
 import type { App } from '../http/types.ts';
 import { progressFigures, type ProgressMode } from '../loader/progress.ts';
 import { acceptUpload } from '../jobs/accept.ts';
@@ -16,14 +16,11 @@ import { statusFor } from '../jobs/status-query.ts';
 
 const MAX_URL = 2048;
 
-const Callback = z.string().optional().openapi({ description: 'JSONP callback name' });
+const Callback = CallbackParam;
 
 const UploadQuery = z.object({
-  datapackage: z
-    .string()
-    .optional()
-    .openapi({ description: 'URL of datapackage.json (the upload_url from /datastore/); query or form body' }),
-  jwt: z.string().optional().openapi({ description: 'Permission token for os.datastore (query or form body)' }),
+  datapackage: requiredParam('URL of datapackage.json (the upload_url from /datastore/)', { maxLength: MAX_URL }),
+  jwt: requiredParam('Permission token for os.datastore'),
   callback: Callback,
 });
 
@@ -42,10 +39,9 @@ const UploadResponse = z
 const ErrorBody = z.object({ error: z.string() }).openapi('Error');
 
 const StatusQuery = z.object({
-  datapackage: z
-    .string()
-    .optional()
-    .openapi({ description: 'The URL given to /package/upload, its normalised form, or a package id' }),
+  datapackage: requiredParam('The URL given to /package/upload, its normalised form, or a package id', {
+    maxLength: MAX_URL,
+  }),
   jwt: z
     .string()
     .optional()

@@ -8,23 +8,48 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { getSigningKeys } from '../auth/keys.ts';
 import { verifyUserToken } from '../auth/tokens.ts';
+import { CALLBACK_DOC } from '../http/params.ts';
 import { jsonError, jsonp } from '../http/respond.ts';
 import type { App } from '../http/types.ts';
 import { getSearchBackend } from '../search/index.ts';
 import { MAX_RESULT_WINDOW, parseSearchParams } from '../search/query.ts';
 
 // Repeated keys arrive as arrays; the first value is used, as the original did.
-const queryValue = (description: string) =>
-  z.union([z.string(), z.array(z.string())]).optional().openapi({ description, type: 'string' });
+// `extra` is what the document shows of the value (the handler checks it all).
+const queryValue = (description: string, extra: Record<string, unknown> = {}) =>
+  z.union([z.string(), z.array(z.string())]).optional().openapi({ description, type: 'string', ...extra });
+
+/** A JSON-encoded value: the document shows it as parameter content (see docs.ts). */
+const jsonValue = (description: string, schema: Record<string, unknown>) =>
+  queryValue(description, { contentMediaType: 'application/json', contentSchema: schema });
+
+const SCALAR = { type: ['string', 'number', 'boolean'] };
+const SORT_PATTERN = '(last_update|title|id)(:(asc|desc))?';
 
 const SearchParams = z.object({
-  q: queryValue('JSON-encoded free text, e.g. "budget", matched over title, author, owner, description, regionCode, countryCode, cityCode'),
-  size: queryValue(`Page size, default 100, at most ${MAX_RESULT_WINDOW}`),
-  from: queryValue(`Offset of the first result (from + size at most ${MAX_RESULT_WINDOW})`),
-  sort: queryValue('last_update, title or id, optionally :asc or :desc (default: relevance)'),
+  q: jsonValue(
+    'JSON-encoded free text, e.g. "budget", matched over title, author, owner, description, regionCode, countryCode, cityCode',
+    { ...SCALAR, maxLength: 1000 },
+  ),
+  size: queryValue(`Page size, default 100, at most ${MAX_RESULT_WINDOW}`, {
+    type: 'integer',
+    minimum: 0,
+    maximum: MAX_RESULT_WINDOW,
+  }),
+  from: queryValue(`Offset of the first result; a page reaching past ${MAX_RESULT_WINDOW} results is cut there`, {
+    type: 'integer',
+    minimum: 0,
+    maximum: MAX_RESULT_WINDOW,
+  }),
+  sort: queryValue('last_update, title or id, optionally :asc or :desc (default: relevance)', {
+    pattern: `^${SORT_PATTERN}$|^"${SORT_PATTERN}"$`,
+  }),
   jwt: queryValue("Optional user token: the user's own private or unloaded packages are included"),
-  callback: queryValue('JSONP callback name'),
-  'package.owner': queryValue('Filter example: any <path>=<JSON value> with a first segment of id, model, package, origin_url, loaded or last_update, e.g. package.owner="<userid>"'),
+  callback: queryValue(CALLBACK_DOC.description, CALLBACK_DOC),
+  'package.owner': jsonValue(
+    'Filter example: any <path>=<JSON value> with a first segment of id, model, package, origin_url, loaded or last_update, e.g. package.owner="<userid>"; a list matches any of its values',
+    { anyOf: [SCALAR, { type: 'array', items: SCALAR, minItems: 1, maxItems: 100 }] },
+  ),
 });
 
 const SearchHit = z
@@ -45,7 +70,7 @@ const searchRoute = createRoute({
   description:
     'Public (published and loaded) packages, plus the caller\'s own when a user token is given. Only kind "package" exists. A search backend failure answers [] as the original did.',
   request: {
-    params: z.object({ kind: z.string().openapi({ example: 'package' }) }),
+    params: z.object({ kind: z.string().openapi({ example: 'package', enum: ['package'] }) }),
     query: SearchParams,
   },
   responses: {

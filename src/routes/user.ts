@@ -6,7 +6,7 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { getSigningKeys } from '../auth/keys.ts';
 import { signPermissionToken, signUserToken, verifyUserToken } from '../auth/tokens.ts';
 import { withDb } from '../db/client.ts';
-import { MAX_PARAM_LENGTH, param } from '../http/params.ts';
+import { CallbackParam, MAX_PARAM_LENGTH, param } from '../http/params.ts';
 import { jsonp } from '../http/respond.ts';
 import type { App } from '../http/types.ts';
 import { matchApiKey, parseApiKeys } from '../identity/api-keys.ts';
@@ -18,7 +18,7 @@ import { MAX_NEXT_LENGTH } from '../auth/redirect.ts';
 import { renderAuthLib } from '../user-lib/lib.ts';
 
 const jwtParam = z.string().max(MAX_PARAM_LENGTH).optional().openapi({ description: 'User token (query or form body)' });
-const callbackParam = z.string().max(128).optional().openapi({ description: 'JSONP callback name' });
+const callbackParam = CallbackParam;
 const raw = { description: 'Also served as JSONP (`callback`)' };
 
 const ProfileSchema = z
@@ -70,7 +70,8 @@ const authorizeRoute = createRoute({
   },
   responses: {
     200: {
-      description: 'Permissions and token, or `{"permissions":{}}` for a missing/invalid token or service',
+      description:
+        'Permissions (booleans) and token, or `{"permissions":{}}` for a missing/invalid token or service, or a deleted or unknown user',
       content: {
         'application/json': {
           schema: z.object({
@@ -154,9 +155,13 @@ export function registerUserRoutes(app: App): void {
     const service = await param(c, 'service');
     const claims = await verifyUserToken(keys, config, await param(c, 'jwt'));
     if (!claims || !service || !SERVICE_PATTERN.test(service)) return jsonp(c, { permissions: {} });
-    const permissions = await withDb(config, (db) =>
-      getPermissions(db, claims.userid, service, config.OS_DEFAULT_PERMISSIONS),
+    // A deleted or unknown user gets nothing, as /user/check treats its token as anonymous.
+    const permissions = await withDb(config, async (db) =>
+      (await getProfile(db, claims.userid))
+        ? getPermissions(db, claims.userid, service, config.OS_DEFAULT_PERMISSIONS)
+        : null,
     );
+    if (!permissions) return jsonp(c, { permissions: {} });
     const token = await signPermissionToken(
       keys,
       config,

@@ -90,7 +90,9 @@ describe('parseSearchParams', () => {
 
   it('pages with from, within the 10000-result window', () => {
     expect(ok({ from: '20', size: '10' }).query.from).toBe(20);
-    expect(error({ from: '9950', size: '100' })).toMatch(/from \+ size must be at most 10000/);
+    expect(ok({ from: '9950', size: '100' }).query).toMatchObject({ from: 9950, size: 50 });
+    expect(ok({ from: '10000' }).query).toMatchObject({ from: 10000, size: 0 });
+    expect(error({ from: '10001' })).toMatch(/from must be at most 10000/);
     expect(error({ from: '-3' })).toMatch(/from must be a whole number/);
   });
 
@@ -106,6 +108,26 @@ describe('parseSearchParams', () => {
 
   it.each([['score'], ['title:up'], ['package.title'], ['']])('refuses sort=%s', (raw) => {
     expect(error({ sort: raw })).toMatch(/sort/);
+  });
+
+  it('reads an empty q or filter as absent (the document allows them)', () => {
+    expect(ok({ q: '', 'package.owner': '' }).query).toEqual({ q: undefined, filters: [], size: 100, from: 0, sort: undefined });
+  });
+
+  it.each([
+    ['q', '"a\\u0000b"'],
+    ['q', '"\\ud800"'],
+    ['q', '"x\\udc00y"'],
+    ['package.title', '"a\\u0000"'],
+    ['package.title', '["ok", "\\udfff"]'],
+    ['package.ti\u0000tle', '"x"'],
+  ])('refuses %s=%s (NUL or an unpaired surrogate)', (key, raw) => {
+    expect(error({ [key]: raw })).toMatch(/NUL or unpaired surrogates/);
+  });
+
+  it('accepts paired surrogates (emoji) in q and filters', () => {
+    expect(ok({ q: '"\\ud83d\\ude00"' }).query.q).toBe('\u{1F600}');
+    expect(ok({ 'package.title': '"\u{1F600}"' }).query.filters).toEqual([{ path: 'package.title', value: '\u{1F600}' }]);
   });
 
   it('passes the jwt through for verification, an empty one meaning none', () => {

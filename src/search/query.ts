@@ -4,6 +4,7 @@
  * queries from what this module decides, so they answer the same.
  */
 import { z } from 'zod';
+import { hasLoneSurrogate } from '../http/text.ts';
 import type { SearchFilter, SearchQuery } from './types.ts';
 
 /** Default page size (the original's). */
@@ -42,6 +43,22 @@ function first(v: string | string[] | undefined): string | undefined {
   return Array.isArray(v) ? v[0] : v;
 }
 
+/** `q=` and an empty filter are the same as none (the document lets clients send them). */
+function firstText(v: string | string[] | undefined): string | undefined {
+  const value = first(v);
+  return value === '' ? undefined : value;
+}
+
+/**
+ * True when a parsed parameter value (a string, or a list of values) holds
+ * NUL or an unpaired surrogate: text no backend can match, refused (400)
+ * rather than failing there.
+ */
+export function hasUnsafeText(value: unknown): boolean {
+  const unsafe = (v: unknown) => typeof v === 'string' && (v.includes('\0') || hasLoneSurrogate(v));
+  return unsafe(value) || (Array.isArray(value) && value.some(unsafe));
+}
+
 // Old clients JSON-encoded every parameter, numbers included (`size="100"`).
 function unquote(v: string): string {
   const t = v.trim();
@@ -77,10 +94,11 @@ function parseJson(name: string, raw: string): { ok: true; value: unknown } | { 
  */
 export function parseSearchParams(params: RawParams): ParsedSearch {
   let q: string | undefined;
-  const rawQ = first(params.q);
+  const rawQ = firstText(params.q);
   if (rawQ !== undefined) {
     const parsed = parseJson('q', rawQ);
     if (!parsed.ok) return parsed;
+    if (hasUnsafeText(parsed.value)) return { ok: false, error: 'q must not contain NUL or unpaired surrogates' };
     const value = scalar.safeParse(parsed.value);
     if (!value.success) return { ok: false, error: 'q must be a JSON string' };
     q = String(value.data).trim();
@@ -104,9 +122,9 @@ export function parseSearchParams(params: RawParams): ParsedSearch {
     if (!r.success) return { ok: false, error: 'from must be a whole number' };
     from = r.data;
   }
-  if (from + size > MAX_RESULT_WINDOW) {
-    return { ok: false, error: `from + size must be at most ${MAX_RESULT_WINDOW}` };
-  }
+  if (from > MAX_RESULT_WINDOW) return { ok: false, error: `from must be at most ${MAX_RESULT_WINDOW}` };
+  // A page reaching past the result window is cut at it (ElasticSearch cannot page beyond).
+  size = Math.min(size, MAX_RESULT_WINDOW - from);
 
   let sort: SearchQuery['sort'];
   const rawSort = first(params.sort);
@@ -121,7 +139,7 @@ export function parseSearchParams(params: RawParams): ParsedSearch {
     if (RESERVED.has(key)) continue;
     const segments = key.split('.');
     if (!(FILTER_ROOTS as readonly string[]).includes(segments[0] ?? '')) continue;
-    const rawValue = first(raw);
+    const rawValue = firstText(raw);
     if (rawValue === undefined) continue;
     if (segments.length > MAX_PATH_SEGMENTS || segments.some((s) => s === '' || s.length > 100)) {
       return { ok: false, error: `invalid filter name ${key.slice(0, 100)}` };
@@ -129,8 +147,12 @@ export function parseSearchParams(params: RawParams): ParsedSearch {
     if (rawValue.length > MAX_FILTER_VALUE_LENGTH) {
       return { ok: false, error: `filter ${key} is longer than ${MAX_FILTER_VALUE_LENGTH} characters` };
     }
+    if (hasUnsafeText(key)) return { ok: false, error: 'filter names must not contain NUL or unpaired surrogates' };
     const parsed = parseJson(key, rawValue);
     if (!parsed.ok) return parsed;
+    if (hasUnsafeText(parsed.value)) {
+      return { ok: false, error: `filter ${key} must not contain NUL or unpaired surrogates` };
+    }
     const value = filterValue.safeParse(parsed.value);
     if (!value.success) {
       return { ok: false, error: `filter ${key} must be a JSON string, number, boolean or a list of them` };

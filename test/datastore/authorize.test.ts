@@ -276,11 +276,11 @@ describe('POST /datastore/ bad input: 400 with a JSON error, never 500', () => {
     await expectError(res, 400, /filedata: has more than 1000 files/);
   });
 
-  it('refuses a body over 2 MiB without reading it all, also when streamed without Content-Length', async () => {
+  it('refuses a body over 2 MiB with 413 without reading it all, also when streamed without Content-Length', async () => {
     const owner = newUserId();
     const token = await permissionToken(owner);
     const big = '{"pad":"' + 'x'.repeat(2 * 1024 * 1024) + '"}';
-    await expectError(await authorizeCall(big, { headers: { 'Auth-Token': token } }), 400, /larger than/);
+    await expectError(await authorizeCall(big, { headers: { 'Auth-Token': token } }), 413, /larger than/);
     const chunk = new TextEncoder().encode('x'.repeat(64 * 1024));
     let sent = 0;
     const stream = new ReadableStream<Uint8Array>({
@@ -290,7 +290,7 @@ describe('POST /datastore/ bad input: 400 with a JSON error, never 500', () => {
       },
     });
     const res = await call('/datastore/', { method: 'POST', body: stream, headers: { 'Auth-Token': token } });
-    await expectError(res, 400, /larger than/);
+    await expectError(res, 413, /larger than/);
   });
 
   it('answers a bare /datastore (no trailing slash) with 404, as no client uses it', async () => {

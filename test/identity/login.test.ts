@@ -124,6 +124,11 @@ describe('login: OpenID Connect code flow with PKCE, state and nonce', () => {
     expect(location).toMatch(/^http:\/\/conductor\.test\/\?jwt=/);
   });
 
+  it('treats a next holding NUL (which Postgres cannot store) as no next, instead of a 500', async () => {
+    const { location } = await login(newAccount(), 'http://conductor.test/a\u0000b');
+    expect(location).toMatch(/^http:\/\/conductor\.test\/\?jwt=/);
+  });
+
   it('keeps logins started in two tabs valid (the hop reuses the cookie: one cookie, two states)', async () => {
     const a = await startLogin(FRONTEND);
     const b = await startLogin(FRONTEND, a.cookie);

@@ -12,6 +12,13 @@ import { UPDATE_ERRORS } from '../../src/identity/username.ts';
 import { call, newUserId, userToken } from '../helpers/app.ts';
 import { badUserTokens, insertUser, query, userRow } from './helpers.ts';
 
+/** A user id with a stored profile (as after a login): only such users get permission tokens. */
+async function knownUserId(): Promise<string> {
+  const id = newUserId();
+  await insertUser(id);
+  return id;
+}
+
 const form = (fields: Record<string, string>): RequestInit => ({
   method: 'POST',
   headers: { 'content-type': 'application/x-www-form-urlencoded' },
@@ -99,7 +106,7 @@ describe('/user/authorize', () => {
   }
 
   it('issues a permission token with the default grant, verifiable with /user/public-key', async () => {
-    const id = newUserId();
+    const id = await knownUserId();
     const res = await call(`/user/authorize?jwt=${await userToken(id)}&service=os.datastore`);
     const body = (await json(res)) as Record<string, unknown>;
     expect(Object.keys(body)).toEqual(['permissions', 'service', 'token', 'userid']);
@@ -113,23 +120,50 @@ describe('/user/authorize', () => {
 
   it("merges the '*' row first, then the user's row", async () => {
     const service = `svc.${newUserId().slice(0, 8)}`;
-    const id = newUserId();
+    const id = await knownUserId();
     await query("INSERT INTO permissions (userid, service, permissions) VALUES ('*', $1, $2)", [service, { read: true, write: false }]);
     await query('INSERT INTO permissions (userid, service, permissions) VALUES ($1, $2, $3)', [id, service, { write: true }]);
     const mine = (await (await call(`/user/authorize?jwt=${await userToken(id)}&service=${service}`)).json()) as Record<string, unknown>;
     expect(mine.permissions).toEqual({ read: true, write: true });
-    const other = (await (await call(`/user/authorize?jwt=${await userToken(newUserId())}&service=${service}`)).json()) as Record<string, unknown>;
+    const other = (await (await call(`/user/authorize?jwt=${await userToken(await knownUserId())}&service=${service}`)).json()) as Record<string, unknown>;
     expect(other.permissions).toEqual({ read: true, write: false });
   });
 
   it('gives an unknown service a token with empty permissions', async () => {
-    const body = (await (await call(`/user/authorize?jwt=${await userToken(newUserId())}&service=no.such.service`)).json()) as Record<string, unknown>;
+    const body = (await (await call(`/user/authorize?jwt=${await userToken(await knownUserId())}&service=no.such.service`)).json()) as Record<string, unknown>;
     expect(body.permissions).toEqual({});
     expect(typeof body.token).toBe('string');
   });
 
+  it('grants only JSON true: a stored "false" string (or 1) comes back as false and the token cannot upload', async () => {
+    const id = await knownUserId();
+    await query('INSERT INTO permissions (userid, service, permissions) VALUES ($1, $2, $3)', [
+      id,
+      'os.datastore',
+      { 'datapackage-upload': 'false', other: 1 },
+    ]);
+    const body = (await (await call(`/user/authorize?jwt=${await userToken(id)}&service=os.datastore`)).json()) as Record<string, unknown>;
+    expect(body.permissions).toEqual({ 'datapackage-upload': false, other: false });
+    const info = await call('/datastore/info', { headers: { 'auth-token': body.token as string } });
+    expect(info.status).toBe(401);
+  });
+
+  it('gives a deleted or unknown user no permission token ({"permissions":{}}, as /user/check calls it anonymous)', async () => {
+    const unknown = await userToken(newUserId());
+    const deleted = await knownUserId();
+    const deletedToken = await userToken(deleted);
+    await query('DELETE FROM users WHERE id = $1', [deleted]);
+    for (const token of [unknown, deletedToken]) {
+      const check = (await (await call(`/user/check?jwt=${token}`)).json()) as { authenticated: boolean };
+      expect(check.authenticated).toBe(false);
+      const res = await call(`/user/authorize?jwt=${token}&service=os.datastore`);
+      expect(res.status).toBe(200);
+      expect(await res.json()).toEqual({ permissions: {} });
+    }
+  });
+
   it('answers {"permissions":{}} for a missing or bad token, or a missing or malformed service', async () => {
-    const id = newUserId();
+    const id = await knownUserId();
     const good = await userToken(id);
     const cases = [
       '/user/authorize',
@@ -261,7 +295,7 @@ describe('keys: /user/public-key and /.well-known/jwks.json', () => {
     const jwks = (await json(res)) as { keys: Array<Record<string, unknown>> };
     expect(jwks.keys[0]).toMatchObject({ kty: 'RSA', alg: 'RS256', use: 'sig', kid: expect.any(String) });
     expect(jwks.keys[0]).not.toHaveProperty('d');
-    const body = (await (await call(`/user/authorize?jwt=${await userToken(newUserId())}&service=os.datastore`)).json()) as { token: string };
+    const body = (await (await call(`/user/authorize?jwt=${await userToken(await knownUserId())}&service=os.datastore`)).json()) as { token: string };
     const { protectedHeader } = await jwtVerify(body.token, createLocalJWKSet(jwks as never), { algorithms: ['RS256'] });
     expect(protectedHeader.kid).toBe(jwks.keys[0]?.kid);
   });

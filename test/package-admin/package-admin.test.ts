@@ -171,10 +171,10 @@ describe('POST /package/update_params', () => {
     expect(await registryRow(doc.id)).toEqual(doc);
   });
 
-  it('refuses a body over 64 KiB with 400', async () => {
+  it('refuses a body over 64 KiB with 413', async () => {
     const { doc, jwt } = await fresh();
     const res = await post(`/package/update_params?jwt=${jwt}&id=${doc.id}`, body('x'.repeat(70 * 1024)));
-    expect(res.status).toBe(400);
+    expect(res.status).toBe(413);
     expect(await registryRow(doc.id)).toEqual(doc);
   });
 
@@ -282,5 +282,33 @@ describe('POST /package/run-hooks', () => {
     expect((await post(`/package/run-hooks?id=${doc.id}&pipeline=${p}`)).status).toBe(403);
     expect((await post(`/package/run-hooks?jwt=${jwt}&pipeline=${p}`)).status).toBe(400);
     expect((await post(`/package/run-hooks?jwt=${jwt}&id=${doc.id}`)).status).toBe(400);
+  });
+});
+
+describe('publish, delete, update_params and run-hooks need datapackage-upload true, besides ownership', () => {
+  const allowed = () => `${env.OS_TEST_HOOK_RECEIVER_URL}/pipeline/allowed`;
+  const cases: Array<[string, Record<string, unknown>]> = [
+    ['a "false" string', { 'datapackage-upload': 'false' }],
+    ['false', { 'datapackage-upload': false }],
+    ['no such permission', {}],
+  ];
+
+  it.each(cases)('the owner with %s gets null from all four and nothing changes or is sent', async (_name, permissions) => {
+    const { owner, doc } = await fresh({ private: true });
+    const jwt = await permissionToken(owner, 'os.datastore', permissions);
+    const answers = [
+      await post(`/package/publish?jwt=${jwt}&id=${doc.id}&publish=true`),
+      await post(`/package/update_params?jwt=${jwt}&id=${doc.id}`, {
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ params: '{}' }),
+      }),
+      await post(`/package/run-hooks?jwt=${jwt}&id=${doc.id}&pipeline=${encodeURIComponent(allowed())}`),
+      await post(`/package/delete?jwt=${jwt}&id=${doc.id}`),
+    ];
+    for (const res of answers) expect(await json(res)).toBeNull();
+    const row = await registryRow(doc.id);
+    expect(row?.package.private).toBe(true);
+    expect(row?.package).not.toHaveProperty('defaultParams');
+    expect(await receivedFor(owner)).toEqual([]);
   });
 });

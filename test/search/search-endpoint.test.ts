@@ -96,7 +96,7 @@ describe('GET /search/package', () => {
     ['id={broken', /invalid JSON in parameter id/],
     ['size=10001', /size must be at most 10000/],
     ['size=ten', /size must be a whole number/],
-    ['from=9999&size=2', /from \+ size/],
+    ['from=10001', /from must be at most 10000/],
     ['sort=popularity', /sort/],
   ])('refuses %s with 400 and a JSON error', async (query, message) => {
     const res = await call(`/search/package?${query}`);
@@ -107,6 +107,23 @@ describe('GET /search/package', () => {
 
   it('accepts size=10000', async () => {
     const res = await call(`/search/package?size=10000&id=${q(pub.id)}`);
+    expect(res.status).toBe(200);
+  });
+
+  it.each([
+    ['q with an escaped NUL', `q=${encodeURIComponent('"a\\u0000b"')}`],
+    ['q with a raw NUL', `q=${encodeURIComponent('"a')}%00${encodeURIComponent('b"')}`],
+    ['q with a lone surrogate', `q=${encodeURIComponent('"\\ud800"')}`],
+    ['a filter with a NUL', `package.title=${encodeURIComponent('"\\u0000"')}`],
+    ['a filter list with a lone surrogate', `package.owner=${encodeURIComponent('["x","\\udc00"]')}`],
+  ])('refuses %s with 400 (not a backend error answered as [])', async (_name, qs) => {
+    const res = await call(`/search/package?${qs}`);
+    expect(res.status).toBe(400);
+    expect(await res.json()).toEqual({ error: expect.stringMatching(/NUL or unpaired surrogates|invalid JSON/) });
+  });
+
+  it('reads an empty q= as no text', async () => {
+    const res = await call('/search/package?q=&size=1');
     expect(res.status).toBe(200);
   });
 

@@ -74,7 +74,7 @@ export const TEST_REQUIREMENTS: Requirement[] = [
     binary: 'python3',
     check: ['python3', '-c', 'import venv, ensurepip'],
     apt: ['python3', 'python3-venv'],
-    reason: 'the Python venvs of the tests (os-api\'s registry client)',
+    reason: "the Python venvs of the tests (os-api's registry client, schemathesis)",
   },
   {
     kind: 'script',
@@ -84,5 +84,14 @@ export const TEST_REQUIREMENTS: Requirement[] = [
     run: ['bash', 'tools/services/python-registry.sh'],
     needs: ['python3-venv'],
     reason: "os-api's own registry client (test/node/os-package-registry.test.ts)",
+  },
+  {
+    kind: 'script',
+    name: 'schemathesis',
+    // Like the registry client's, the script re-makes its venv when the pin changes.
+    check: ['test', '-x', '.cache/schemathesis-venv/bin/schemathesis'],
+    run: ['bash', 'tools/schemathesis-venv.sh'],
+    needs: ['python3-venv'],
+    reason: 'the OpenAPI conformance run (test/node/openapi-conformance.test.ts)',
   },
 ];
