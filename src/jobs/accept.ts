@@ -32,11 +32,13 @@ export async function acceptUpload(env: Env, config: Config, datapackage: string
   if (!canUpload(claims)) return { status: 'fail', error: 'unauthorized' };
 
   const policy = policyFromConfig(config);
+  // Only a URL in the caller's datastore folder is a key they own. Under any
+  // other key (an allow-listed origin) nothing is written here; the loader
+  // starts the status once the descriptor names the caller as owner.
+  const owned = ownsStatusKey(datapackage, claims.userid, policy);
   const job = crypto.randomUUID();
   const refuse = async (error: string): Promise<UploadAnswer> => {
-    if (ownsStatusKey(datapackage, claims.userid, policy)) {
-      await statusOf(env, datapackage).failIfAbsent(job, error);
-    }
+    if (owned) await statusOf(env, datapackage).failIfAbsent(job, error);
     return { status: 'fail', error };
   };
 
@@ -51,13 +53,13 @@ export async function acceptUpload(env: Env, config: Config, datapackage: string
     return refuse('could not record the upload; try again later');
   }
 
-  await startStatus(env, datapackage, job);
+  if (owned) await startStatus(env, datapackage, job);
   const message: LoaderMessage = { kind: 'load', job };
   try {
     await env.LOADER_QUEUE.send(message);
   } catch {
     const error = 'could not queue the load; try again later';
-    await statusOf(env, datapackage).advance(job, 'fail', { error });
+    if (owned) await statusOf(env, datapackage).advance(job, 'fail', { error });
     await withDb(config, (db) => failUnqueued(db, job, error)).catch(() => undefined);
     return { status: 'fail', error };
   }

@@ -103,7 +103,8 @@ async function lockJob(db: Client, jobId: string): Promise<Job | null> {
 
 /**
  * Records a new upload and supersedes the older jobs still running for the
- * same upload URL (exact, or the same normalised form `urlKey`). Returns the
+ * same upload URL (exact, or the same normalised form `urlKey`) by the same
+ * uploader (another user's upload of that URL is not their package). Returns the
  * superseded jobs (their deliveries stop at their next commit and clean up).
  */
 export async function recordJob(
@@ -120,9 +121,9 @@ export async function recordJob(
     await db.query(LOCK_TIMEOUT);
     const { rows } = await db.query(
       `UPDATE load_jobs SET state = 'superseded', error = $4, updated_at = now()
-       WHERE job_id <> $1 AND state IN ('queued', 'loading') AND (status_key = $2 OR url_key = $3)
+       WHERE job_id <> $1 AND state IN ('queued', 'loading') AND (status_key = $2 OR url_key = $3) AND userid = $5
        RETURNING job_id`,
-      [job.jobId, job.statusKey, job.urlKey, SUPERSEDED],
+      [job.jobId, job.statusKey, job.urlKey, SUPERSEDED, job.userid],
     );
     return rows.map((r) => String(r.job_id));
   });

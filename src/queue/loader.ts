@@ -23,7 +23,7 @@ import type { Client } from '@neondatabase/serverless';
 import { clearOsApiCache } from '../cache/os-api-cache.ts';
 import type { Config } from '../config.ts';
 import type { StatusPatch } from '../durable/package-status.ts';
-import { setPackageAlias, statusOf } from '../durable/status-client.ts';
+import { setPackageAlias, startStatus, statusOf } from '../durable/status-client.ts';
 import type { LoadStatus } from '../durable/status-machine.ts';
 import type { Env } from '../env.ts';
 import {
@@ -53,7 +53,7 @@ import { CheckpointConflictError, errorMessage, PermanentError, SupersededError 
 import { datastoreSigner, fetchText, openResource, probeResource } from './http-fetch.ts';
 import type { LoaderMessage } from './messages.ts';
 import { makePlan, parseFiscalPackage, preparedFrom, resourceUrlOf, type PreparedLoad } from './plan.ts';
-import { checkFetchUrl, policyFromConfig } from './url-policy.ts';
+import { checkFetchUrl, ownsStatusKey, policyFromConfig } from './url-policy.ts';
 
 /** What one invocation did with its job. */
 export type ChunkOutcome = 'done' | 'continued' | 'skipped';
@@ -65,6 +65,13 @@ interface Run {
   db: Client;
   job: Job;
   log: (msg: string, fields?: Record<string, unknown>) => void;
+  /**
+   * Steps held back while the job may not write its key's status yet: an
+   * upload from an allow-listed origin, outside the uploader's datastore
+   * folder, gets its status only once its descriptor names the uploader as
+   * owner (so no one plants statuses under someone else's URL).
+   */
+  held?: Array<[LoadStatus, StatusPatch]>;
 }
 
 /** The error of a load that read no data rows (loader.md; the original's issue #1120). */
@@ -77,6 +84,10 @@ async function sha256Hex(text: string): Promise<string> {
 
 /** Shows the job's step. A refused move (a duplicate reporting late) changes nothing and stops nothing. */
 async function report(run: Run, status: LoadStatus, patch: StatusPatch = {}): Promise<void> {
+  if (run.held) {
+    run.held.push([status, patch]);
+    return;
+  }
   const result = await statusOf(run.env, run.job.statusKey).advance(run.job.jobId, status, patch);
   if (!result.ok && status !== 'loading-data') {
     run.log('loader: status move refused', { job: run.job.jobId, to: status, current: result.current?.status });
@@ -114,6 +125,8 @@ export async function runChunk(
 /** First message: descriptor, validation, plan, staging table. Returns 'done' for an unchanged package. */
 async function prepare(run: Run): Promise<'done' | 'ready'> {
   const { config, job } = run;
+  const policy = policyFromConfig(config);
+  if (!ownsStatusKey(job.statusKey, job.userid, policy)) run.held = [];
   await report(run, 'initializing', { progress: 0, fraction: 0 });
 
   await report(run, 'loading-datapackage');
@@ -131,11 +144,17 @@ async function prepare(run: Run): Promise<'done' | 'ready'> {
   if (pkg.owner !== job.userid) {
     throw new PermanentError(`the datapackage owner "${pkg.owner}" is not the uploading user`);
   }
+  if (run.held) {
+    const held = run.held;
+    delete run.held;
+    await startStatus(run.env, job.statusKey, job.jobId);
+    for (const [status, patch] of held) await report(run, status, patch);
+  }
   const id = packageId(pkg.owner, pkg.name);
   stopIf(await claimPackage(run.db, job.jobId, id));
   job.packageId = id;
   const resourceUrl = resourceUrlOf(job.statusKey, pkg);
-  const allowed = checkFetchUrl(resourceUrl, job.userid, policyFromConfig(config));
+  const allowed = checkFetchUrl(resourceUrl, job.userid, policy);
   if (!allowed.ok) throw new PermanentError(`resource ${resourceUrl}: ${allowed.error}`);
   const info = await probeResource(resourceUrl, sign);
   const descriptorHash = await sha256Hex(text);

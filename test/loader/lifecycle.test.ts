@@ -184,6 +184,57 @@ describe('statuses only the owner writes', () => {
   });
 });
 
+describe('uploads from an allow-listed origin', () => {
+  /** An env whose allow-list holds the datastore's own origin, so any user may upload any URL there. */
+  function allowListed(sent: LoaderMessage[], url: string): Env {
+    return drivenEnv(sent, { OS_UPLOAD_ALLOWED_ORIGINS: new URL(url).origin });
+  }
+
+  it("another user's upload of the owner's URL writes no status and supersedes nothing", async () => {
+    const pub = await publishFixture('fdp/packager-example');
+    expect((await waitForEnd(pub.url)).status).toBe('done');
+    const before = await status(pub.url);
+    const sent: LoaderMessage[] = [];
+    const e = allowListed(sent, pub.url);
+    const intruder = await permissionToken(newUserId());
+    // Accepted (the origin is allowed), but nothing is written under the owner's key.
+    expect(await acceptUpload(e, getConfig(e), pub.url, intruder)).toEqual({ progress: 0, status: 'queued' });
+    expect(await status(pub.url)).toEqual(before);
+    await drain(e, sent);
+    const [newest] = await jobsOf(pub.url);
+    expect(newest).toMatchObject({ state: 'fail' });
+    expect(String(newest?.error)).toMatch(/is not the uploading user/);
+    expect(await status(pub.url)).toEqual(before);
+    expect(await status(normaliseStatusUrl(pub.url) as string)).toEqual(before);
+
+    // The owner's load running meanwhile is not superseded by another user's upload of its URL.
+    expect(await acceptUpload(e, getConfig(e), pub.url, pub.token)).toEqual({ progress: 0, status: 'queued' });
+    expect(await acceptUpload(e, getConfig(e), pub.url, intruder)).toEqual({ progress: 0, status: 'queued' });
+    await drain(e, sent);
+    const [intruding, owners] = await jobsOf(pub.url);
+    expect(owners).toMatchObject({ state: 'done', error: null });
+    expect(intruding).toMatchObject({ state: 'fail' });
+    expect(await status(pub.url)).toMatchObject({ status: 'done', progress: 9 });
+  });
+
+  it("the owner's upload from there gets its status once the descriptor names them", async () => {
+    const pub = await publishFixture('fdp/packager-example', { noUpload: true });
+    const sent: LoaderMessage[] = [];
+    const e = allowListed(sent, pub.url);
+    // The same object spelt with its folder's first letter percent-encoded: a
+    // key outside the uploader's folder as far as the policy can tell, so no
+    // status until the loader has read the descriptor.
+    const folder = `/${encodeURIComponent(pub.userid)}/`;
+    const first = pub.userid.charCodeAt(0).toString(16).toUpperCase();
+    const foreignKey = pub.url.replace(folder, `/%${first}${folder.slice(2)}`);
+    expect(foreignKey).not.toBe(pub.url);
+    expect(await acceptUpload(e, getConfig(e), foreignKey, pub.token)).toEqual({ progress: 0, status: 'queued' });
+    expect(await status(foreignKey)).toBeNull();
+    await drain(e, sent);
+    expect(await status(foreignKey)).toMatchObject({ status: 'done', progress: 9 });
+  });
+});
+
 describe('status of a private package by its id', () => {
   it('answers only its owner (user token), else 404 as for an unknown key', async () => {
     const pub = await publishFixture('fdp/packager-example');

@@ -61,7 +61,7 @@ describe('POST /package/upload', () => {
     expect(await status(url)).toBeNull();
   });
 
-  it('fails a URL outside the allow-list, writes no status under it (not the caller\'s key) and records no job', async () => {
+  it("fails a URL outside the allow-list, writes no status under it (not the caller's key) and records no job", async () => {
     const userid = newUserId();
     const url = `http://169.254.169.254/${userid}/datapackage.json`;
     const answer = await upload(url, await permissionToken(userid));
