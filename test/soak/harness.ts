@@ -41,14 +41,16 @@ export interface QueueLog {
   deadLettered: string[];
   /** Stopped at MAX_DELIVERIES with messages left. */
   stuck: boolean;
-  /** Deliveries (numbers) that did not end within DELIVERY_DEADLINE_MS. */
-  hung: number[];
+  /** Deliveries that did not end within DELIVERY_DEADLINE_MS: number and the last status call before. */
+  hung: Array<{ delivery: number; lastCall: string }>;
 }
 
 /** Injected failures count from 1 over the consumer's calls of each kind. */
 export class FaultCounters {
   doCalls = 0;
   sends = 0;
+  /** The consumer's last Durable Object call (method and status), to say where a hung delivery stopped. */
+  lastCall = '';
   fired: string[] = [];
   constructor(readonly schedule: Schedule) {}
 }
@@ -72,7 +74,10 @@ export class QueueDriver {
   /** The producer for the upload path (never fails). */
   readonly uploads = this.producer(null);
 
-  constructor(private readonly rng: () => number) {}
+  constructor(
+    private readonly rng: () => number,
+    private readonly lastCall: () => string = () => '',
+  ) {}
 
   /** A producer; with counters, the consumer's, failing the scheduled sends. */
   producer(counters: FaultCounters | null): Queue<unknown> {
@@ -107,7 +112,7 @@ export class QueueDriver {
     try {
       const ended = await Promise.race([handleLoaderBatch(batch, e, ctx), deadline]);
       if (ended === 'hung') {
-        this.log.hung.push(this.log.deliveries);
+        this.log.hung.push({ delivery: this.log.deliveries, lastCall: this.lastCall() });
         return false;
       }
     } catch {
@@ -188,6 +193,7 @@ export function faultyStatusBinding(ns: Env['PACKAGE_STATUS'], counters: FaultCo
         if (prop === 'then' || typeof value !== 'function') return value;
         return async (...args: unknown[]) => {
           const n = ++counters.doCalls;
+          counters.lastCall = `${String(prop)}${typeof args[1] === 'string' ? ` ${args[1]}` : ''}`;
           const fault = counters.schedule.doFaults.find((f) => f.call === n);
           if (fault?.when === 'before') {
             counters.fired.push(`do-error-before@${n} ${String(prop)}`);
@@ -257,7 +263,7 @@ export function soakEnvs(schedule: Schedule, driver: QueueDriver, counters: Faul
 /** A request to the Worker with `e` as its env. */
 export async function callWith(e: Env, path: string, init?: RequestInit): Promise<Response> {
   const ctx = createExecutionContext();
-  return worker.fetch(new Request('http://conductor.test' + path, init), e, ctx);
+  return worker.fetch(new Request('http://conductor.test' + path, init) as Request<unknown, IncomingRequestCfProperties>, e, ctx);
 }
 
 /** Authorizes and PUTs files as os-packager does; the upload_url of each. */

@@ -4,6 +4,7 @@
  * route, the queue driven to empty with the schedule's faults, then the
  * invariants. Returns the broken invariants (empty when all hold).
  */
+import type { Client } from '@neondatabase/serverless';
 import { env } from 'cloudflare:workers';
 import { withDb } from '../../src/db/client.ts';
 import { statusStub } from '../../src/durable/status-client.ts';
@@ -39,6 +40,8 @@ export interface ScheduleResult {
   fired: string[];
   deliveries: number;
   ms: number;
+  /** Milliseconds spent loading the previous version, under faults, checking. */
+  phases: Record<string, number>;
 }
 
 /** An upload the schedule made, in order. */
@@ -58,7 +61,11 @@ interface JobRow {
   error: string | null;
 }
 
-function query<T>(sql: string, params: unknown[] = []): Promise<T[]> {
+/** The connection the checks share (one per schedule), else a fresh one per query. */
+let shared: Pick<Client, 'query'> | null = null;
+
+async function query<T>(sql: string, params: unknown[] = []): Promise<T[]> {
+  if (shared) return (await shared.query(sql, params)).rows as T[];
   return withDb(config(), async (db) => (await db.query(sql, params)).rows as T[]);
 }
 
@@ -151,13 +158,14 @@ async function dataFor(s: Schedule, kind: DataKind, variant: number): Promise<{ 
 /** Runs schedule `s`; the invariants it broke. */
 export async function runSchedule(s: Schedule): Promise<ScheduleResult> {
   const started = Date.now();
+  const phases: Record<string, number> = {};
   const broken: Broken[] = [];
   const fail = (invariant: Invariant, detail: string) => broken.push({ invariant, detail });
 
   const userid = newUserId();
   const token = await permissionToken(userid);
-  const driver = new QueueDriver(prng(s.seed ^ 0x5eed));
   const counters = new FaultCounters(s);
+  const driver = new QueueDriver(prng(s.seed ^ 0x5eed), () => counters.lastCall);
   const envs = soakEnvs(s, driver, counters);
   const desc = await descriptorFor(s, userid);
   const id = packageId(userid, desc.name);
@@ -187,6 +195,7 @@ export async function runSchedule(s: Schedule): Promise<ScheduleResult> {
     await start(first.key, first.upload, true);
     await driver.run(cleanEnv, { ...s, deliveries: [] }, async () => undefined);
   }
+  phases.preload = Date.now() - started;
   const before = { table: await dump(target), doc: await withDb(config(), (db) => getPackage(db, id)) };
   if (s.preload && before.table === null) throw new Error('harness: the previous version did not load');
   driver.log.deliveries = 0;
@@ -197,7 +206,8 @@ export async function runSchedule(s: Schedule): Promise<ScheduleResult> {
   await start(main.key, main.upload, false);
   await driver.run(envs.consumer, s, async (n) => {
     if (s.concurrent && n === s.concurrent.atDelivery) {
-      const again = await put(s.concurrent.data, 2);
+      // 'csv': the same bytes again; 'new-csv': another version.
+      const again = await put(s.concurrent.data, 1);
       const key = s.concurrent.spelling === 'query' ? `${again.key}?upload=2` : again.key;
       await start(key, again.upload, false);
     }
@@ -207,10 +217,26 @@ export async function runSchedule(s: Schedule): Promise<ScheduleResult> {
     await driver.run(envs.consumer, { ...s, deliveries: [] }, async () => undefined);
   }
   const firedAtProxies = await setProxyFaults(null);
-  for (const n of driver.log.hung) fail('liveness', `delivery ${n} still running after ${DELIVERY_DEADLINE_MS} ms`);
+  phases.load = Date.now() - started - phases.preload;
+  for (const h of driver.log.hung) {
+    fail('liveness', `delivery ${h.delivery} still running after ${DELIVERY_DEADLINE_MS} ms (last status call: ${h.lastCall || 'none'})`);
+  }
   if (driver.log.stuck) fail('terminal', `queue still had messages after ${driver.log.deliveries} deliveries`);
 
-  // --- invariants ---
+  await withDb(config(), async (db) => {
+    shared = db;
+    try {
+      await check();
+    } finally {
+      shared = null;
+    }
+  });
+  phases.checks = Date.now() - started - phases.preload - (phases.load ?? 0);
+  const fired = [...counters.fired];
+  if (firedAtProxies > 0) fired.push(`${firedAtProxies} proxy fault(s)`);
+  return { seed: s.seed, broken, fired, deliveries: driver.log.deliveries, ms: Date.now() - started, phases };
+
+  async function check(): Promise<void> {
   const jobs = await query<JobRow>(
     'SELECT job_id, status_key, state, error FROM load_jobs WHERE userid = $1 ORDER BY created_at, job_id',
     [userid],
@@ -270,7 +296,7 @@ export async function runSchedule(s: Schedule): Promise<ScheduleResult> {
   }
 
   // Agreement: registry entry, package-id alias and status.
-  const doc: RegistryDocument | null = await withDb(config(), (db) => getPackage(db, id));
+  const doc: RegistryDocument | null = await getPackage(shared as Client, id);
   if (!committed) {
     if (JSON.stringify(doc) !== JSON.stringify(before.doc)) fail('agreement', 'no load committed, yet the registry entry changed');
   } else {
@@ -307,9 +333,7 @@ export async function runSchedule(s: Schedule): Promise<ScheduleResult> {
     }
   });
 
-  const fired = [...counters.fired];
-  if (firedAtProxies > 0) fired.push(`${firedAtProxies} proxy fault(s)`);
-  return { seed: s.seed, broken, fired, deliveries: driver.log.deliveries, ms: Date.now() - started };
+  }
 }
 
 /** The uk-cra table of a clean, fault-free load (another user), as a dump. */
