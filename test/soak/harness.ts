@@ -15,6 +15,9 @@ import worker from '../../src/index.ts';
 import { md5Base64, putUrl, type Grant } from '../datastore/helpers.ts';
 import type { Schedule } from './schedule.ts';
 
+/** The search index the soak's loads mirror to (when OpenSearch runs). */
+export const SOAK_INDEX = 'soak-packages';
+
 /** wrangler.toml's max_retries: a message is delivered at most this + 1 times, then dead-lettered. */
 export const MAX_RETRIES = 10;
 /** Deliveries after which a schedule is declared stuck. */
@@ -26,7 +29,7 @@ const MAX_DELIVERIES = 200;
  * OS_LOADER_CHUNK_SECONDS (2 s here), so only a call without a timeout
  * gets near it.
  */
-export const DELIVERY_DEADLINE_MS = 15_000;
+export const DELIVERY_DEADLINE_MS = 10_000;
 
 interface Pending {
   id: string;
@@ -248,6 +251,10 @@ export function soakEnvs(schedule: Schedule, driver: QueueDriver, counters: Faul
     OS_LOADER_BATCH_ROWS: String(schedule.batchRows),
     // Short enough that a slow read hands on by time.
     OS_LOADER_CHUNK_SECONDS: '2',
+    // With an OpenSearch node (CI), loads mirror to an index of the soak's own.
+    ...(env.OS_TEST_ELASTICSEARCH_URL
+      ? { OS_ELASTICSEARCH_ADDRESS: env.OS_TEST_ELASTICSEARCH_URL, OS_ES_PACKAGES_INDEX_NAME: SOAK_INDEX }
+      : {}),
   } as Env;
   return {
     upload: { ...base, LOADER_QUEUE: driver.uploads },
