@@ -77,6 +77,14 @@ export class QueueDriver {
   /** The producer for the upload path (never fails). */
   readonly uploads = this.producer(null);
 
+  /** The dead-letter queue, for a consumer that parks given-up messages itself (LOADER_DLQ). */
+  readonly deadLetters = {
+    send: async (body: unknown) => {
+      this.log.deadLettered.push(jobOf(body));
+    },
+    sendBatch: async () => undefined,
+  } as unknown as Queue<unknown>;
+
   constructor(
     private readonly rng: () => number,
     private readonly lastCall: () => string = () => '',
@@ -262,8 +270,10 @@ export function soakEnvs(schedule: Schedule, driver: QueueDriver, counters: Faul
       ...base,
       OS_DB_WS_PROXY: soakBinding('OS_TEST_SOAK_DB_PROXY'),
       LOADER_QUEUE: driver.producer(counters),
+      // Where a consumer that parks given-up messages itself sends them.
+      LOADER_DLQ: driver.deadLetters,
       PACKAGE_STATUS: faultyStatusBinding(env.PACKAGE_STATUS, counters),
-    },
+    } as Env,
   };
 }
 
