@@ -21,9 +21,8 @@ import { spawnSync } from 'node:child_process';
 import { getHeapStatistics } from 'node:v8';
 import { fileURLToPath } from 'node:url';
 import { CsvParser, type ParsedRow } from '../src/loader/csv.ts';
-import { columnNames } from '../src/loader/naming.ts';
 import { copyText } from '../src/queue/copy-in.ts';
-import { parseFiscalPackage, prepareLoad } from '../src/queue/core.ts';
+import { parseFiscalPackage, prepareLoad } from '../src/queue/plan.ts';
 import { CSV_HEADER, csvRow, descriptor, FIELDS, prng } from './generate.ts';
 import { option, positiveArg } from './lib/args.ts';
 
@@ -91,8 +90,7 @@ async function child(): Promise<void> {
   const timer = setInterval(sample, 250);
 
   const pkg = parseFiscalPackage(descriptor('bench-owner'));
-  const columns = columnNames(pkg.resource.fields.map((f) => f.name));
-  const plan = prepareLoad(pkg, 'bench_staging', 'bench_target', columns);
+  const plan = prepareLoad(pkg, 'bench_staging', 'bench_target');
   const parser = new CsvParser(pkg.resource.dialect, pkg.resource.encoding);
   let castRow: ((values: string[], row: number) => Array<string | null>) | null = null;
 

@@ -8,5 +8,7 @@ import type { PackageStatus } from './durable/package-status.ts';
 export interface Env {
   PACKAGE_STATUS: DurableObjectNamespace<PackageStatus>;
   LOADER_QUEUE: Queue<unknown>;
+  /** The loader's dead-letter queue: messages given up after MAX_ATTEMPTS (src/queue/consumer.ts). */
+  LOADER_DLQ?: Queue<unknown>;
   [setting: `OS_${string}`]: string | undefined;
 }

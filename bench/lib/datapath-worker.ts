@@ -5,11 +5,10 @@
  * inside a Worker does not advance while it computes).
  */
 import { CsvParser, type ParsedRow } from '../../src/loader/csv.ts';
-import { columnNames } from '../../src/loader/naming.ts';
 import { blockReader } from '../../src/queue/block-reader.ts';
 import { copyText } from '../../src/queue/copy-in.ts';
-import { parseFiscalPackage, prepareLoad } from '../../src/queue/core.ts';
-import { CSV_HEADER, csvRow, descriptor, FIELDS, prng } from '../generate.ts';
+import { parseFiscalPackage, prepareLoad } from '../../src/queue/plan.ts';
+import { CSV_HEADER, csvRow, descriptor, prng } from '../generate.ts';
 
 const ENCODER = new TextEncoder();
 let chunks: Uint8Array[] = [];
@@ -53,7 +52,7 @@ export default {
     generate(rows);
     if (stage === 'generate') return Response.json({ rows });
     const pkg = parseFiscalPackage(descriptor('bench'));
-    const plan = prepareLoad(pkg, 'bench_staging', 'bench_target', columnNames(FIELDS.map((f) => f.name)));
+    const plan = prepareLoad(pkg, 'bench_staging', 'bench_target');
     const parser = new CsvParser(pkg.resource.dialect, pkg.resource.encoding);
     let castRow: ((values: string[], row: number) => Array<string | null>) | null = null;
     let batch: Array<Array<string | null>> = [];

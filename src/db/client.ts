@@ -8,8 +8,20 @@ import type { Config } from '../config.ts';
 
 export type Db = Pick<Client, 'query'>;
 
+/** Longest wait for a connection. */
+const CONNECT_TIMEOUT_MS = 10_000;
+/**
+ * Longest wait for one query's answer (a load's batch included); lock waits
+ * are bounded more tightly where they can happen (lock_timeout).
+ */
+const QUERY_TIMEOUT_MS = 300_000;
+
 function newClient(config: Pick<Config, 'OS_CONDUCTOR_ENGINE' | 'OS_DB_WS_PROXY'>): Client {
-  const client = new Client({ connectionString: config.OS_CONDUCTOR_ENGINE });
+  const client = new Client({
+    connectionString: config.OS_CONDUCTOR_ENGINE,
+    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+    query_timeout: QUERY_TIMEOUT_MS,
+  });
   const proxy = config.OS_DB_WS_PROXY;
   if (proxy) {
     // Local stack: plain Postgres behind tools/services/ws-proxy.ts.

@@ -8,12 +8,18 @@
  * alias key (a normalised URL or a package id, see `status-keys.ts`) holds
  * only a pointer to the canonical key.
  *
- * Every update names the job (one upload) it belongs to, so a stale message
- * of a superseded upload can never overwrite the status of the newer one.
+ * The status is the live view of a load job, whose record is Postgres
+ * (src/jobs/lifecycle.ts). Every update names the job (one upload) it
+ * belongs to, so a stale message of a superseded upload can never overwrite
+ * the status of the newer one; a refused update tells the loader nothing
+ * about its job. The alarm is the job's lease: a silent job is kicked, and
+ * a job silent for too long is ended in Postgres and then here.
  */
 import { DurableObject } from 'cloudflare:workers';
 import { getConfig } from '../config.ts';
+import { withDb } from '../db/client.ts';
 import type { Env } from '../env.ts';
+import { closeJob } from '../jobs/lifecycle.ts';
 import type { LoaderMessage } from '../queue/messages.ts';
 import { canTransition, isLoadStatus, TERMINAL, type LoadStatus } from './status-machine.ts';
 
@@ -65,6 +71,9 @@ interface Row extends Record<string, SqlStorageValue> {
 
 /** Longest error message kept (tracebacks and row dumps are cut). */
 const MAX_ERROR = 2000;
+
+/** When a stalled job could not be ended in Postgres, the next try. */
+const STALL_RETRY_MS = 60_000;
 
 export class PackageStatus extends DurableObject<Env> {
   private readonly sql: SqlStorage;
@@ -145,8 +154,8 @@ export class PackageStatus extends DurableObject<Env> {
 
   /**
    * Records a failure that happened before any load started (e.g. a URL
-   * outside the allow-list), but only when the key has no status yet: a
-   * caller must not be able to overwrite someone else's load with `fail`.
+   * with a `..` step), but only when the key has no status yet. The Worker
+   * calls it only for a key its caller owns (src/jobs/accept.ts).
    */
   async failIfAbsent(key: string, job: string, error: string): Promise<boolean> {
     if (this.row()) return false;
@@ -170,9 +179,23 @@ export class PackageStatus extends DurableObject<Env> {
    * the current one and the status machine allows the move.
    */
   async advance(job: string, status: LoadStatus, patch: StatusPatch = {}): Promise<AdvanceResult> {
+    return this.move(job, status, patch, false);
+  }
+
+  /**
+   * Shows the end Postgres recorded for `job` (done, or fail with its
+   * reason), from whatever step the status was left at, if the job is still
+   * the current one and has not ended here yet.
+   */
+  async showEnd(job: string, status: 'done' | 'fail', patch: StatusPatch = {}): Promise<AdvanceResult> {
+    return this.move(job, status, patch, true);
+  }
+
+  private async move(job: string, status: LoadStatus, patch: StatusPatch, ending: boolean): Promise<AdvanceResult> {
     const row = this.row();
     const current = this.view(row);
-    if (!row || !current || current.job !== job || !canTransition(current.status, status) || status === 'queued') {
+    const allowed = ending ? !TERMINAL.has(current?.status ?? 'done') : canTransition(current?.status ?? null, status);
+    if (!row || !current || current.job !== job || !allowed || status === 'queued') {
       return { ok: false, current };
     }
     const now = Date.now();
@@ -208,9 +231,21 @@ export class PackageStatus extends DurableObject<Env> {
     const silentMs = now - current.updatedAt;
     const limit = this.stallMs();
     if (silentMs + 50 >= limit) {
-      await this.advance(current.job, 'fail', {
-        error: `load stalled: no progress for ${Math.round(silentMs / 1000)} s while ${current.status}`,
-      });
+      const error = `load stalled: no progress for ${Math.round(silentMs / 1000)} s while ${current.status}`;
+      try {
+        // The job's record first (its deliveries stop at their next commit), staging table dropped.
+        const job = await withDb(getConfig(this.env), (db) => closeJob(db, current.job, 'fail', error));
+        if (job?.state === 'done') {
+          // Committed, only its last status update was lost.
+          const rows = job.rowsLoaded;
+          await this.showEnd(current.job, 'done', { progress: rows, total: rows, fraction: 1 });
+          return;
+        }
+        await this.showEnd(current.job, 'fail', { error: job?.error ?? error });
+      } catch {
+        // Postgres unreachable: the job is still running there; try again shortly.
+        await this.ctx.storage.setAlarm(now + STALL_RETRY_MS);
+      }
       return;
     }
     const kick = this.kickMs();

@@ -57,15 +57,15 @@ const FORWARD: Record<LoadStatus, readonly LoadStatus[]> = {
  * - the forward moves above;
  * - staying in a non-terminal status (progress updates, a redelivered chunk);
  * - any non-terminal status to `fail` (errors and the liveness alarm);
- * - any non-terminal status back to `initializing` (the first message of a
- *   job redelivered after a crash starts over);
  * - `queued` from anywhere: a new upload restarts, also after done or fail.
+ * Never backwards: a redelivered or duplicated message reports steps the job
+ * is already past; those are refused (and the job goes on), so the status
+ * of a job only moves forward.
  */
 export function canTransition(from: LoadStatus | null, to: LoadStatus): boolean {
   if (to === 'queued') return true;
   if (from === null) return false;
   if (TERMINAL.has(from)) return false;
   if (to === 'fail' || to === from) return true;
-  if (to === 'initializing') return true;
   return FORWARD[from].includes(to);
 }

@@ -11,7 +11,7 @@ export class PermanentError extends Error {
   }
 }
 
-/** A newer upload of the same key took over; this job stops quietly. */
+/** Postgres says a newer upload of the same package took over: this job ends `superseded`. */
 export class SupersededError extends Error {
   constructor() {
     super('superseded by a newer upload');
@@ -19,7 +19,7 @@ export class SupersededError extends Error {
   }
 }
 
-/** Another delivery of the same job already moved the checkpoint on; this one stops. */
+/** Another delivery of the same job already moved it on (or something ended it): this delivery stops. */
 export class CheckpointConflictError extends Error {
   constructor() {
     super('checkpoint moved by another delivery');

@@ -4,6 +4,14 @@
  * and size. Status codes map to permanent or transient errors. Datastore
  * objects are read with a signed request (R2 serves no anonymous reads on
  * its S3 endpoint; see src/datastore/read.ts).
+ *
+ * Content-Encoding is handled here, never by the runtime: any uploader can
+ * store an object with a `Content-Encoding: gzip` its body does not have,
+ * and the runtime's own decoding of such a body is a fatal error of the
+ * whole process. Bodies are read as stored (`encodeResponseBody: 'manual'`);
+ * the descriptor is decompressed here through a stream whose errors are
+ * caught; a data file must be stored without an encoding (byte offsets of
+ * the resumable load are offsets in the stored object).
  */
 import type { Config } from '../config.ts';
 import { signedDatastoreRequest } from '../datastore/read.ts';
@@ -43,8 +51,32 @@ async function send(
   sign: Signer | undefined,
   signal?: AbortSignal,
 ): Promise<Response> {
-  const signed = sign ? await sign(url, { method, headers }) : null;
-  return fetch(signed ?? new Request(url, { method, headers }), { redirect: 'manual', ...(signal ? { signal } : {}) });
+  const all = { ...headers, 'Accept-Encoding': 'identity' };
+  const signed = sign ? await sign(url, { method, headers: all }) : null;
+  return fetch(signed ?? new Request(url, { method, headers: all }), {
+    redirect: 'manual',
+    encodeResponseBody: 'manual',
+    ...(signal ? { signal } : {}),
+  });
+}
+
+/** The body's Content-Encoding, lower case; null for none or identity. */
+function contentEncoding(res: Response): string | null {
+  const value = res.headers.get('content-encoding')?.trim().toLowerCase() ?? '';
+  return value === '' || value === 'identity' ? null : value;
+}
+
+/** Decompresses a small body we chose to decode (gzip, deflate); a broken one is a PermanentError naming `what`. */
+async function decoded(bytes: Uint8Array, encoding: string, what: string): Promise<Uint8Array> {
+  if (encoding !== 'gzip' && encoding !== 'deflate') {
+    throw new PermanentError(`${what} is stored with Content-Encoding: ${encoding}, which the loader does not read`);
+  }
+  try {
+    const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream(encoding));
+    return new Uint8Array(await new Response(stream).arrayBuffer());
+  } catch {
+    throw new PermanentError(`${what} is stored with Content-Encoding: ${encoding} but is not ${encoding} data`);
+  }
 }
 
 /** Throws for a non-success answer: 4xx permanent, 5xx transient. */
@@ -75,6 +107,9 @@ export async function fetchText(
     if (err instanceof TooLargeError) throw new PermanentError(`${what} is larger than ${maxBytes} bytes`);
     throw err;
   }
+  const encoding = contentEncoding(res);
+  if (encoding) all = await decoded(all, encoding, what);
+  if (all.byteLength > maxBytes) throw new PermanentError(`${what} is larger than ${maxBytes} bytes`);
   try {
     return new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(all);
   } catch {
@@ -114,9 +149,24 @@ export interface OpenedResource {
 export async function openResource(url: string, offset: number, sign?: Signer): Promise<OpenedResource> {
   const headers: Record<string, string> = {};
   if (offset > 0) headers.Range = `bytes=${offset}-`;
-  const res = await send(url, 'GET', headers, sign);
+  // Bounded wait for the answer's headers; the body's blocks have their own (BLOCKS.idleMs).
+  const abort = new AbortController();
+  const timer = setTimeout(() => abort.abort(new Error(`data file ${url}: no answer within 30 s`)), 30_000);
+  let res: Response;
+  try {
+    res = await send(url, 'GET', headers, sign, abort.signal);
+  } finally {
+    clearTimeout(timer);
+  }
   if (res.status === 416) throw new PermanentError(`data file ${url} is shorter than the loaded part (it changed)`);
   checkStatus(res, `data file ${url}`);
+  const encoding = contentEncoding(res);
+  if (encoding) {
+    await res.body?.cancel();
+    throw new PermanentError(
+      `data file ${url} is stored with Content-Encoding: ${encoding}; upload it again without that header (as plain CSV)`,
+    );
+  }
   let ranged = false;
   if (res.status === 206) {
     const start = /^bytes (\d+)-/.exec(res.headers.get('content-range') ?? '');
@@ -126,6 +176,7 @@ export async function openResource(url: string, offset: number, sign?: Signer): 
     }
     ranged = true;
   }
-  if (!res.body) throw new PermanentError(`data file ${url} has no body`);
-  return { reader: blockReader(res.body, BLOCKS), etag: res.headers.get('etag'), ranged };
+  // An empty object may come without a body: it reads as no rows.
+  const body = res.body ?? new Blob([]).stream();
+  return { reader: blockReader(body, BLOCKS), etag: res.headers.get('etag'), ranged };
 }

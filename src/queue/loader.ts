@@ -1,43 +1,56 @@
 /**
- * The package loader, run by the queue consumer one chunk per message.
+ * The load steps, run by the queue consumer one message at a time. The job
+ * and its transitions are src/jobs/lifecycle.ts's; this module does the work
+ * between them.
  *
- * A job goes through the README statuses. The first message prepares it
- * (fetch and validate the descriptor, create a NEW staging table); every
- * message then loads rows from the job's checkpoint for at most
- * OS_LOADER_CHUNK_ROWS rows / OS_LOADER_CHUNK_SECONDS seconds and enqueues
- * the next message; the message that reaches the end of the CSV builds the
- * babbage model and swaps the staging table in, with the registry write, in
- * one transaction. Until that commit the previous table and registry entry
- * are untouched, so a failed or interrupted reload changes nothing.
+ * The first message prepares the job (fetch and validate the descriptor,
+ * claim the package, compute and store the load plan, create a NEW staging
+ * table); every message then loads rows from the job's checkpoint for at
+ * most OS_LOADER_CHUNK_ROWS rows / OS_LOADER_CHUNK_SECONDS seconds and
+ * enqueues the next message; the message that reaches the end of the CSV
+ * swaps the staging table in, with the registry write, in one transaction.
+ * Until that commit the previous table and registry entry are untouched, so
+ * a failed, interrupted or empty reload changes nothing.
  *
- * Exactly-once rows: each batch's rows and the checkpoint (byte offset and
- * row count) are committed in the same transaction, under a row lock on the
- * job that also checks the checkpoint is still where this delivery started.
- * A redelivered or duplicated message therefore resumes from the last
- * committed batch, and a second delivery racing the first stops at its first
- * commit.
+ * Exactly-once rows: each batch's rows and the checkpoint commit together
+ * (batch-writer.ts), under the job's row lock, and only from where this
+ * delivery started. A redelivered or duplicated message therefore resumes
+ * from the last committed batch, and a second delivery racing the first
+ * stops at its first commit. Status updates are the job's live view only:
+ * one a duplicate reports late is refused by the status object and ignored.
  */
 import type { Client } from '@neondatabase/serverless';
 import { clearOsApiCache } from '../cache/os-api-cache.ts';
 import type { Config } from '../config.ts';
-import { transaction } from '../db/client.ts';
 import type { StatusPatch } from '../durable/package-status.ts';
-import { setPackageAlias, statusStub } from '../durable/status-client.ts';
+import { setPackageAlias, statusOf } from '../durable/status-client.ts';
 import type { LoadStatus } from '../durable/status-machine.ts';
 import type { Env } from '../env.ts';
+import {
+  beginLoading,
+  claimPackage,
+  commitLoad,
+  commitUnchanged,
+  getJob,
+  lastDoneJob,
+  noteChunk,
+  saveCsvHeader,
+  stagingTableName,
+  tableExists,
+  type Job,
+  type Refusal,
+} from '../jobs/lifecycle.ts';
 import { CsvParser, type ParsedRow } from '../loader/csv.ts';
-import { columnNames, factTableName, packageId } from '../loader/naming.ts';
-import { factTableIndexes, quoteIdent, swapTableSql } from '../loader/sql.ts';
-import { syncAfterWrite } from '../registry/index-sync.ts';
+import { factTableName, packageId } from '../loader/naming.ts';
+import { swapTableSql } from '../loader/sql.ts';
+import { writeRegistry } from '../registry/index-sync.ts';
+import { buildRegistryDocument } from '../registry/document.ts';
 import { getPackage, upsertPackage } from '../registry/registry.ts';
-import { copyRows } from './copy-in.ts';
-import { prepareLoad, parseFiscalPackage, resourceUrlOf, type PreparedLoad } from './core.ts';
-import { checkpointSql, isCheckpointMoved } from './checkpoint.ts';
+import { BatchWriter } from './batch-writer.ts';
 import { CheckpointConflictError, errorMessage, PermanentError, SupersededError } from './errors.ts';
 import { datastoreSigner, fetchText, openResource, probeResource } from './http-fetch.ts';
-import { getJob, lastDoneJob, tableExists, type Job } from './jobs.ts';
 import type { LoaderMessage } from './messages.ts';
-import { buildRegistryDocument } from './metadata.ts';
+import { makePlan, parseFiscalPackage, preparedFrom, resourceUrlOf, type PreparedLoad } from './plan.ts';
 import { checkFetchUrl, policyFromConfig } from './url-policy.ts';
 
 /** What one invocation did with its job. */
@@ -52,55 +65,51 @@ interface Run {
   log: (msg: string, fields?: Record<string, unknown>) => void;
 }
 
-/** Staging table of a job: short, so its index names stay under 63 bytes. */
-export function stagingTableName(jobId: string): string {
-  return `fdp_load__${jobId.replace(/-/g, '').slice(0, 24)}`;
-}
-
+/** The error of a load that read no data rows (loader.md; the original's issue #1120). */
+export const NO_DATA_ROWS = 'the data file has no data rows';
 
 async function sha256Hex(text: string): Promise<string> {
   const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text));
   return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
 }
 
-/** Moves the job's status; a refused move means this job is no longer current. */
+/** Shows the job's step. A refused move (a duplicate reporting late) changes nothing and stops nothing. */
 async function report(run: Run, status: LoadStatus, patch: StatusPatch = {}): Promise<void> {
-  const result = await statusStub(run.env, run.job.statusKey).advance(run.job.jobId, status, patch);
-  if (!result.ok) throw new SupersededError();
+  const result = await statusOf(run.env, run.job.statusKey).advance(run.job.jobId, status, patch);
+  if (!result.ok && status !== 'loading-data') {
+    run.log('loader: status move refused', { job: run.job.jobId, to: status, current: result.current?.status });
+  }
 }
 
-/** Runs one message's worth of work for `message.job`. */
+/** Turns a refused transition into the error that stops this delivery. */
+function stopIf(refusal: Refusal | null): void {
+  if (refusal === 'superseded') throw new SupersededError();
+  if (refusal === 'conflict') throw new CheckpointConflictError();
+}
+
+/** Runs one message's worth of work for `message.job`. Ended jobs are left to the consumer. */
 export async function runChunk(
   env: Env,
   config: Config,
   db: Client,
   message: LoaderMessage,
   log: Run['log'],
-): Promise<ChunkOutcome> {
+): Promise<ChunkOutcome | Job> {
   const job = await getJob(db, message.job);
-  if (!job || job.state === 'fail' || job.state === 'superseded') return 'skipped';
-  const current = await statusStub(env, job.statusKey).read();
+  if (!job) return 'skipped';
+  if (job.state === 'fail' || job.state === 'superseded') return job;
   if (job.state === 'done') {
-    // The swap committed but the final status update was lost: report it now.
-    if (current && current.job === job.jobId && current.status !== 'done') {
-      await statusStub(env, job.statusKey).advance(job.jobId, 'done', {
-        progress: job.rowsLoaded,
-        total: job.rowsLoaded,
-        fraction: 1,
-      });
-    }
+    // The swap committed but the final status update may have been lost: show it now (refused if shown).
+    const rows = job.rowsLoaded;
+    await statusOf(env, job.statusKey).showEnd(job.jobId, 'done', { progress: rows, total: rows, fraction: 1 });
     return 'skipped';
   }
-  if (!current || current.job !== job.jobId) throw new SupersededError();
   const run: Run = { env, config, db, job, log };
-  if (job.state === 'queued') {
-    const prepared = await prepare(run);
-    if (prepared === 'done') return 'done';
-  }
-  return loadRows(run);
+  if (job.state === 'queued' && (await prepare(run)) === 'done') return 'done';
+  return loadChunk(run);
 }
 
-/** First message: descriptor, validation, staging table. Returns 'done' for an unchanged package. */
+/** First message: descriptor, validation, plan, staging table. Returns 'done' for an unchanged package. */
 async function prepare(run: Run): Promise<'done' | 'ready'> {
   const { config, job } = run;
   await report(run, 'initializing', { progress: 0, fraction: 0 });
@@ -121,7 +130,8 @@ async function prepare(run: Run): Promise<'done' | 'ready'> {
     throw new PermanentError(`the datapackage owner "${pkg.owner}" is not the uploading user`);
   }
   const id = packageId(pkg.owner, pkg.name);
-  await setPackageAlias(run.env, id, job.statusKey);
+  stopIf(await claimPackage(run.db, job.jobId, id));
+  job.packageId = id;
   const resourceUrl = resourceUrlOf(job.statusKey, pkg);
   const allowed = checkFetchUrl(resourceUrl, job.userid, policyFromConfig(config));
   if (!allowed.ok) throw new PermanentError(`resource ${resourceUrl}: ${allowed.error}`);
@@ -144,50 +154,32 @@ async function prepare(run: Run): Promise<'done' | 'ready'> {
 
   await report(run, 'loading-resource');
   const staging = stagingTableName(job.jobId);
-  const columns = columnNames(pkg.resource.fields.map((f) => f.name));
-  const plan = prepareLoad(pkg, staging, target, columns);
-  // Fail on a model or format problem now, not after loading every row.
-  plan.babbageModel();
-  plan.caster(null);
+  const plan = makePlan(pkg, staging, target);
   // The previous table stays until the final swap (decision 3); this step
   // only says there is one to replace.
   if (await tableExists(run.db, target)) await report(run, 'deleting-table');
 
   await report(run, 'creating-table');
-  await transaction(run.db, async () => {
-    const locked = await getJob(run.db, job.jobId, true);
-    if (!locked || locked.state !== 'queued') throw new CheckpointConflictError();
-    await run.db.query(`DROP TABLE IF EXISTS ${quoteIdent(staging)}`);
-    for (const statement of plan.createSql) await run.db.query(statement);
-    await run.db.query(
-      `UPDATE load_jobs SET state = 'loading', package_id = $2, descriptor = $3, descriptor_hash = $4,
-         resource_url = $5, data_etag = $6, staging_table = $7, target_table = $8, columns = $9,
-         content_length = $10, byte_offset = 0, rows_loaded = 0, updated_at = now()
-       WHERE job_id = $1`,
-      [
-        job.jobId,
-        id,
-        JSON.stringify(pkg.descriptor),
-        descriptorHash,
-        resourceUrl,
-        info.etag,
-        staging,
-        target,
-        JSON.stringify(columns),
-        info.length,
-      ],
-    );
-  });
+  stopIf(
+    await beginLoading(run.db, job.jobId, {
+      plan,
+      descriptorHash,
+      resourceUrl,
+      dataEtag: info.etag,
+      contentLength: info.length,
+      stagingTable: staging,
+      targetTable: target,
+      createSql: preparedFrom(plan).createSql,
+    }),
+  );
   Object.assign(job, {
     state: 'loading',
-    packageId: id,
-    descriptor: pkg.descriptor,
+    plan,
     descriptorHash,
     resourceUrl,
     dataEtag: info.etag,
     stagingTable: staging,
     targetTable: target,
-    columns,
     contentLength: info.length,
     byteOffset: 0,
     rowsLoaded: 0,
@@ -196,57 +188,47 @@ async function prepare(run: Run): Promise<'done' | 'ready'> {
   return 'ready';
 }
 
-/** Re-upload of an unchanged package: no data load; metadata refreshed as a load would. */
+/** Re-upload of an unchanged package: no data load; metadata refreshed (and mirrored) as a load would. */
 async function finishUnchanged(run: Run, id: string, previous: Job): Promise<'done'> {
   await report(run, 'saving-metadata');
   const rows = previous.rowsLoaded;
-  await transaction(run.db, async () => {
-    const locked = await getJob(run.db, run.job.jobId, true);
-    if (!locked || locked.state !== 'queued') throw new CheckpointConflictError();
-    const doc = await getPackage(run.db, id);
-    if (!doc) throw new CheckpointConflictError();
-    // Every upload makes the package private again (api.md quirk 13).
-    await upsertPackage(run.db, {
-      ...doc,
-      package: { ...doc.package, private: true },
-      origin_url: run.job.statusKey,
-      loaded: true,
-      last_update: Date.now() / 1000,
-    });
-    await run.db.query(
-      `UPDATE load_jobs SET state = 'done', package_id = $2, descriptor_hash = $3, data_etag = $4, resource_url = $5,
-         target_table = $6, rows_loaded = $7, updated_at = now() WHERE job_id = $1`,
-      [run.job.jobId, id, previous.descriptorHash, previous.dataEtag, previous.resourceUrl, previous.targetTable, rows],
-    );
-  });
+  const refusal = await writeRegistry(run.config, run.db, id, () =>
+    commitUnchanged(run.db, run.job.jobId, previous, async () => {
+      const doc = await getPackage(run.db, id);
+      if (!doc) throw new CheckpointConflictError();
+      // Every upload makes the package private again (api.md quirk 13).
+      await upsertPackage(run.db, {
+        ...doc,
+        package: { ...doc.package, private: true },
+        origin_url: run.job.statusKey,
+        loaded: true,
+        last_update: Date.now() / 1000,
+      });
+    }),
+  );
+  stopIf(refusal);
+  await setPackageAlias(run.env, id, run.job.statusKey);
   await clearCache(run, id);
-  await report(run, 'done', { progress: rows, total: rows, fraction: 1 });
+  await showDone(run, rows);
   return 'done';
 }
 
-/** The plan of a job in the loading state (recomputed from the stored descriptor). */
-function planOf(job: Job): PreparedLoad {
-  if (!job.descriptor || !job.stagingTable || !job.targetTable || !job.columns) {
-    throw new PermanentError('internal: job lost its load plan');
-  }
-  return prepareLoad(parseFiscalPackage(job.descriptor), job.stagingTable, job.targetTable, job.columns);
+function fractionOf(offset: number, job: Job): number | null {
+  if (!job.contentLength) return null;
+  return Math.min(1, offset / job.contentLength);
 }
 
-/** Batch writes queued on the connection at once (see loadRows). */
-const MAX_BATCHES_IN_FLIGHT = 2;
-
 /** Loads rows from the checkpoint on; finishes the job at the end of the file. */
-async function loadRows(run: Run): Promise<ChunkOutcome> {
+async function loadChunk(run: Run): Promise<ChunkOutcome> {
   const { job, config, db } = run;
-  const plan = planOf(job);
+  if (!job.plan) throw new PermanentError('internal: job lost its load plan');
+  const plan = preparedFrom(job.plan);
   const resourceUrl = job.resourceUrl as string;
   const started = Date.now();
   const deadline = started + config.OS_LOADER_CHUNK_SECONDS * 1000;
-  const chunkRowLimit = config.OS_LOADER_CHUNK_ROWS;
-  const batchRows = config.OS_LOADER_BATCH_ROWS;
 
-  await report(run, 'loading-data', { progress: job.rowsLoaded, fraction: fractionOf(job) });
-  await db.query('UPDATE load_jobs SET chunks = chunks + 1, updated_at = now() WHERE job_id = $1', [job.jobId]);
+  await report(run, 'loading-data', { progress: job.rowsLoaded, fraction: fractionOf(job.byteOffset, job) });
+  await noteChunk(db, job.jobId);
 
   // The previous message stopped exactly at the end of the file: nothing left to read.
   if (job.contentLength !== null && job.byteOffset > 0 && job.byteOffset === job.contentLength) return finish(run, plan);
@@ -255,9 +237,9 @@ async function loadRows(run: Run): Promise<ChunkOutcome> {
     await opened.reader.cancel();
     throw new PermanentError(`data file ${resourceUrl} changed during the load; upload again`);
   }
-  const dialect = plan.pkg.resource.dialect;
   const resuming = job.byteOffset > 0;
-  const parser = new CsvParser(dialect, plan.pkg.resource.encoding, {
+  const dialect = job.plan.dialect;
+  const parser = new CsvParser(dialect, job.plan.encoding, {
     startOffset: job.byteOffset,
     rowsBefore: job.rowsLoaded,
     ...(resuming ? { expectedFields: job.csvHeader?.length ?? plan.pkg.resource.fields.length } : {}),
@@ -268,112 +250,58 @@ async function loadRows(run: Run): Promise<ChunkOutcome> {
   // A server that ignored Range sent the whole file: skip what is loaded.
   let toSkip = opened.ranged ? 0 : job.byteOffset;
 
-  let batch: Array<Array<string | null>> = [];
-  let batchEnd = job.byteOffset;
-  // Batch writes sent and not yet committed, oldest first. Two may be queued on
-  // the connection so Postgres starts the next one as soon as one commits; if
-  // one fails, the next fails too (its checkpoint no longer matches).
-  const inFlight: Array<Promise<void>> = [];
-  const settle = async (): Promise<void> => {
-    while (inFlight.length > 0) await inFlight.shift();
-  };
-  let committedOffset = job.byteOffset;
-  let committedRows = job.rowsLoaded;
+  const writer = new BatchWriter({
+    db,
+    jobId: job.jobId,
+    plan,
+    method: config.OS_LOADER_INSERT_METHOD,
+    start: { offset: job.byteOffset, rows: job.rowsLoaded },
+    committed: async (at) => {
+      job.byteOffset = at.offset;
+      job.rowsLoaded = at.rows;
+      await report(run, 'loading-data', { progress: at.rows, fraction: fractionOf(at.offset, job) });
+    },
+  });
   let chunkRows = 0;
-  let lastFlush = Date.now();
-  // Time the parser waited for the previous batch's write (the database was the bottleneck).
-  let waitedMs = 0;
-  // Parsed rows past the chunk's limit, left for the next message.
-  let rowsLeft = false;
 
-  const flush = async (): Promise<void> => {
-    if (batch.length === 0) return;
-    const rows = batch;
-    const end = batchEnd;
-    batch = [];
-    const from = committedOffset;
-    const newRows = committedRows + rows.length;
-    const waitFrom = Date.now();
-    while (inFlight.length >= MAX_BATCHES_IN_FLIGHT) await inFlight.shift();
-    waitedMs += Date.now() - waitFrom;
-    const write = (async () => {
-      // Rows and checkpoint commit together; a moved checkpoint rolls both back.
-      const checkpoint = checkpointSql(job.jobId, from, end, newRows);
-      try {
-        if (config.OS_LOADER_INSERT_METHOD === 'copy') {
-          await copyRows(db, plan.copySql, rows, { before: ['BEGIN', checkpoint], after: ['COMMIT'], plain: plan.copyPlain }).catch(
-            async (err: unknown) => {
-              // A failed message leaves its transaction aborted (transaction() rolls back the other path itself).
-              await db.query('ROLLBACK').catch(() => undefined);
-              throw err;
-            },
-          );
-        } else {
-          await transaction(db, async () => {
-            await db.query(checkpoint);
-            await db.query(plan.insertSql, plan.toColumns(rows));
-          });
-        }
-      } catch (err) {
-        throw isCheckpointMoved(err) ? new CheckpointConflictError() : err;
-      }
-      job.byteOffset = end;
-      job.rowsLoaded = newRows;
-      await report(run, 'loading-data', { progress: newRows, fraction: fractionOf(job) });
-    })();
-    write.catch(() => undefined); // awaited in order by settle(); not an unhandled rejection meanwhile
-    inFlight.push(write);
-    committedOffset = end;
-    committedRows = newRows;
-    lastFlush = Date.now();
-  };
-
-  /** Casts and batches parsed rows; rows past the chunk's limit are left for the next message. */
-  const take = async (rows: ParsedRow[]): Promise<void> => {
-    if (rows.length === 0) return;
+  /** Casts and batches parsed rows; false once the chunk's row limit is reached (the rest is left). */
+  const take = async (rows: ParsedRow[]): Promise<boolean> => {
+    if (rows.length === 0) return true;
     if (!castRow) {
-      // First rows of the file: keep the header for the chunks that resume
-      // without it (stored before any batch can commit).
+      // First rows of the file: keep the header for the chunks that resume without it.
       const header = parser.header ?? null;
       castRow = plan.caster(header);
       if (header) {
-        await db.query(
-          `UPDATE load_jobs SET csv_header = $2, updated_at = now() WHERE job_id = $1 AND state = 'loading' AND byte_offset = 0`,
-          [job.jobId, JSON.stringify(header)],
-        );
+        await saveCsvHeader(db, job.jobId, header);
         job.csvHeader = header;
       }
     }
     for (const r of rows) {
-      if (chunkRows >= chunkRowLimit) {
-        rowsLeft = true;
-        return;
-      }
-      batch.push(castRow(r.fields, r.row));
-      batchEnd = r.end;
+      if (chunkRows >= config.OS_LOADER_CHUNK_ROWS) return false;
+      writer.add(castRow(r.fields, r.row), r.end);
       chunkRows++;
-      if (batch.length >= batchRows) await flush();
+      if (writer.pending >= config.OS_LOADER_BATCH_ROWS) await writer.flush();
     }
+    return true;
   };
 
   /** Commits what is batched and leaves the rest of the file to the next message. */
   const handOn = async (): Promise<ChunkOutcome> => {
-    await flush();
-    await settle();
+    await writer.settle();
     await opened.reader.cancel();
     await run.env.LOADER_QUEUE.send({ kind: 'load', job: job.jobId } satisfies LoaderMessage);
+    const at = writer.position;
     run.log('loader chunk handed on', {
       job: job.jobId,
-      rows: committedRows,
-      offset: committedOffset,
+      rows: at.rows,
+      offset: at.offset,
       chunkRows,
       ms: Date.now() - started,
-      waitedForDbMs: waitedMs,
+      waitedForDbMs: writer.waitedMs,
     });
     return 'continued';
   };
 
-  let finished = false;
   try {
     for (;;) {
       const block = await opened.reader.read();
@@ -387,46 +315,40 @@ async function loadRows(run: Run): Promise<ChunkOutcome> {
         bytes = bytes.subarray(toSkip);
         toSkip = 0;
       }
-      await take(parser.push(bytes));
+      const more = await take(parser.push(bytes));
       // Let the database connection's replies and writes run: a read that
       // resolves from buffered data does not give the event loop a turn.
       await new Promise((resolve) => setTimeout(resolve, 0));
       // Progress at least once a second, even with a slow stream.
-      if (batch.length > 0 && Date.now() - lastFlush >= 1000) await flush();
-      // At the row limit the loop reads on: the end of the file finishes the
-      // load here, anything else is left for the next message.
-      if (rowsLeft || Date.now() >= deadline) return await handOn();
+      if (writer.pending > 0 && Date.now() - writer.lastSentAt >= 1000) await writer.flush();
+      // At the row limit the loop reads on only to here: the end of the file
+      // finishes the load below, anything else is left for the next message.
+      if (!more || Date.now() >= deadline) return await handOn();
     }
     if (toSkip > 0) throw new PermanentError(`data file ${resourceUrl} is shorter than the loaded part (it changed)`);
-    await take(parser.end());
-    if (rowsLeft) return await handOn();
-    await flush();
-    await settle();
-    finished = true;
-  } finally {
-    if (!finished) {
-      // Let an in-flight batch settle so its error (not a stray rejection) is what propagates.
-      await Promise.allSettled(inFlight);
-    }
+    if (!(await take(parser.end()))) return await handOn();
+    await writer.settle();
+  } catch (err) {
+    // Let a batch in flight settle so its error (not a stray rejection) is what propagates.
+    await writer.abandon();
+    throw err;
   }
   return finish(run, plan);
-}
-
-function fractionOf(job: Job): number | null {
-  if (!job.contentLength) return null;
-  return Math.min(1, job.byteOffset / job.contentLength);
 }
 
 /** Babbage model, registry document, atomic swap, done. */
 async function finish(run: Run, plan: PreparedLoad): Promise<ChunkOutcome> {
   const { job, db } = run;
+  // An empty file, or a header only: keep the previous version (the original's issue #1120).
+  if (job.rowsLoaded === 0) throw new PermanentError(NO_DATA_ROWS);
   await report(run, 'creating-babbage-model', { progress: job.rowsLoaded, fraction: 1 });
   const model = plan.babbageModel();
 
   await report(run, 'saving-metadata');
   const pkg = plan.pkg;
+  const id = job.packageId as string;
   const doc = buildRegistryDocument({
-    id: job.packageId as string,
+    id,
     name: pkg.name,
     owner: pkg.owner,
     descriptor: pkg.descriptor,
@@ -434,26 +356,24 @@ async function finish(run: Run, plan: PreparedLoad): Promise<ChunkOutcome> {
     originUrl: job.statusKey,
     now: Date.now(),
   });
-  const staging = job.stagingTable as string;
-  const target = job.targetTable as string;
-  await transaction(db, async () => {
-    const locked = await getJob(db, job.jobId, true);
-    if (!locked || locked.state !== 'loading' || locked.byteOffset !== job.byteOffset) {
-      throw new CheckpointConflictError();
-    }
-    // Still the current upload? (checked under the lock, right before the swap)
-    const current = await statusStub(run.env, job.statusKey).read();
-    if (!current || current.job !== job.jobId) throw new SupersededError();
-    for (const sql of swapTableSql(staging, target, factTableIndexes(plan.pkg).length)) await db.query(sql);
-    await upsertPackage(db, doc);
-    await db.query(`UPDATE load_jobs SET state = 'done', updated_at = now() WHERE job_id = $1`, [job.jobId]);
-  });
-  // The registry row is committed; mirror it to the search index now (a
-  // failure stays queued in the outbox and is retried, never fails the load).
-  await syncAfterWrite(run.config, db, job.packageId as string);
-  await clearCache(run, job.packageId as string);
-  await report(run, 'done', { progress: job.rowsLoaded, total: job.rowsLoaded, fraction: 1 });
+  const swap = swapTableSql(job.stagingTable as string, job.targetTable as string, job.plan?.indexes ?? 0);
+  const refusal = await writeRegistry(run.config, db, id, () =>
+    commitLoad(db, job, async () => {
+      for (const sql of swap) await db.query(sql);
+      await upsertPackage(db, doc);
+    }),
+  );
+  stopIf(refusal);
+  // The package id now answers with this job's status (the job that committed, not the one that started last).
+  await setPackageAlias(run.env, id, job.statusKey);
+  await clearCache(run, id);
+  await showDone(run, job.rowsLoaded);
   return 'done';
+}
+
+/** The committed job's status: done, from whatever step a duplicate left it at. */
+async function showDone(run: Run, rows: number): Promise<void> {
+  await statusOf(run.env, run.job.statusKey).showEnd(run.job.jobId, 'done', { progress: rows, total: rows, fraction: 1 });
 }
 
 /**
@@ -467,10 +387,3 @@ async function clearCache(run: Run, packageId: string): Promise<void> {
     run.log('loader: os-api cache not cleared', { package: packageId, error: errorMessage(err) });
   }
 }
-
-/** Cleans up after a job that will not finish: staging table dropped, job closed. */
-export async function abandonJob(db: Client, job: Job): Promise<void> {
-  if (job.stagingTable) await db.query(`DROP TABLE IF EXISTS ${quoteIdent(job.stagingTable)}`);
-}
-
-export type { Run };

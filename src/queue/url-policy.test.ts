@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkFetchUrl, normaliseStatusUrl, policyFromConfig, urlAliasKey, type UrlPolicy } from './url-policy.ts';
+import { checkFetchUrl, ownsStatusKey, policyFromConfig, type UrlPolicy } from './url-policy.ts';
 
 const policy: UrlPolicy = policyFromConfig({
   OS_S3_HOSTNAME: 'store.example',
@@ -49,22 +49,16 @@ describe('checkFetchUrl', () => {
   });
 });
 
-describe('normaliseStatusUrl', () => {
-  const cases: Array<[string, string | null]> = [
-    ['https://s3.amazonaws.com:443/b/o/n/datapackage.json', 'https://s3.amazonaws.com/b/o/n/datapackage.json'],
-    ['http://s3.amazonaws.com/b/o/n/final/datapackage.json', 'https://s3.amazonaws.com/b/o/n/datapackage.json'],
-    ['http://host:80/b/o/n/datapackage.json', 'https://host/b/o/n/datapackage.json'],
-    ['http://HOST:9000/b/o/n/datapackage.json?x=1', 'https://host:9000/b/o/n/datapackage.json'],
-    ['ftp://host/x', null],
-    ['not a url', null],
+describe('ownsStatusKey', () => {
+  const cases: Array<[string, string, boolean, string]> = [
+    ['https://store.example/bucket/u1/p/datapackage.json', 'u1', true, 'a URL in the own folder'],
+    ['https://store.example/bucket/u2/p/datapackage.json', 'u1', false, "another user's folder"],
+    ['https://store.example/bucket/u1/../u2/p/datapackage.json', 'u1', false, 'a parent step out of the folder'],
+    ['u2:package', 'u1', false, 'a package id'],
+    ['https://elsewhere.example/bucket/u1/p/datapackage.json', 'u1', false, 'another host'],
+    ['https://store.example/bucket/u1/', 'u1', false, 'the folder itself'],
   ];
-  it.each(cases)('%s -> %s', (raw, expected) => {
-    expect(normaliseStatusUrl(raw)).toBe(expected);
-  });
-
-  it('gives the upload URL and the os-admin form the same alias', () => {
-    expect(urlAliasKey('https://s3.example:443/b/o/n/datapackage.json')).toBe(
-      urlAliasKey('http://s3.example/b/o/n/final/datapackage.json'),
-    );
+  it.each(cases)('%s as %s: %s (%s)', (raw, userid, owned) => {
+    expect(ownsStatusKey(raw, userid, policy)).toBe(owned);
   });
 });

@@ -1,6 +1,6 @@
 /**
- * Which URLs the loader may fetch (README decision 8, security.md SSRF) and
- * the alias forms under which /package/status answers. Pure.
+ * Which URLs the loader may fetch (README decision 8, security.md SSRF), and
+ * which status keys an uploader owns. Pure.
  */
 import { parseHttpUrl } from '../http/urls.ts';
 import type { Config } from '../config.ts';
@@ -73,25 +73,14 @@ export function checkFetchUrl(raw: string, userid: string, policy: UrlPolicy): U
 }
 
 /**
- * The normalised form os-admin polls with: https, default ports dropped
- * (http and https treated alike), `/final/` removed, no query or fragment.
- * Null when `raw` is not an http(s) URL.
+ * Whether `userid` owns the status key `raw`: a URL inside their own
+ * datastore folder. Only such keys get a status for a refused upload, so no
+ * one can plant a status under another user's URL or package id.
  */
-export function normaliseStatusUrl(raw: string): string | null {
+export function ownsStatusKey(raw: string, userid: string, policy: UrlPolicy): boolean {
   const url = parseHttpUrl(raw);
-  if (!url) return null;
-  const port = url.port === '80' || url.port === '443' || url.port === '' ? '' : `:${url.port}`;
-  const path = url.pathname.replace(/\/final\//g, '/');
-  return `https://${url.hostname}${port}${path}`;
-}
-
-/** Name of the alias object for a normalised URL. */
-export function urlAliasKey(raw: string): string | null {
-  const n = normaliseStatusUrl(raw);
-  return n ? `alias:url:${n}` : null;
-}
-
-/** Name of the alias object for a package id `<owner>:<name>`. */
-export function packageAliasKey(id: string): string {
-  return `alias:package:${id}`;
+  const ds = policy.datastore;
+  if (!url || !ds || url.origin !== ds.origin) return false;
+  const prefix = `/${ds.bucket}/${encodeURIComponent(userid)}/`;
+  return url.pathname.startsWith(prefix) && url.pathname.length > prefix.length;
 }

@@ -4,13 +4,17 @@
  *
  * Why an outbox: the registry row is the truth and must survive an index
  * outage. A failed index write leaves the id queued with a back-off; the
- * next write, `retryPendingIndexWrites` (opportunistic or from a cron
- * trigger) or a full reindex repairs it.
+ * cron trigger (`retryPendingIndexWrites`) or a full reindex repairs it.
+ * Every registry change goes through `writeRegistry`: the change in a
+ * transaction, then that one package mirrored (other packages' retries are
+ * the cron's, never a user's request).
  *
- * Concurrency: queued rows are taken with FOR UPDATE SKIP LOCKED inside a
- * transaction that lasts while they are mirrored, so a registry write that
- * re-queues the same id waits for that transaction and is mirrored again
- * afterwards: a stale document can never be the last one written.
+ * Concurrency, without holding a lock during the index's HTTP calls: queued
+ * rows are claimed in a short transaction (a lease on their retry time);
+ * after writing a document the row is read again, and written again when it
+ * changed meanwhile, so a stale document is never the last one written. A
+ * queue entry is removed only if it was not queued again since it was
+ * claimed (`queued_at`), so a newer change is never dropped.
  */
 import type { Client } from '@neondatabase/serverless';
 import type { Config } from '../config.ts';
@@ -46,12 +50,64 @@ export function retryDelaySeconds(attempts: number): number {
 
 const MAX_ERROR_LENGTH = 500;
 
+/** How long a claimed queue entry is left to its claimer before others retry it. */
+const CLAIM_LEASE_SECONDS = 120;
+
+interface Claimed {
+  id: string;
+  attempts: number;
+  /** queued_at as exact text: the entry is ours as long as it is unchanged. */
+  queuedAt: string;
+}
+
+async function claim(db: Client, opts: { ids?: string[]; limit?: number }): Promise<Claimed[]> {
+  return transaction(db, async () => {
+    const { rows } = opts.ids
+      ? await db.query(
+          `SELECT package_id, attempts, queued_at::text AS queued FROM registry_index_outbox
+           WHERE package_id = ANY($1::text[]) FOR UPDATE SKIP LOCKED`,
+          [opts.ids],
+        )
+      : await db.query(
+          `SELECT package_id, attempts, queued_at::text AS queued FROM registry_index_outbox
+           WHERE next_attempt_at <= clock_timestamp() ORDER BY next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED`,
+          [opts.limit ?? 20],
+        );
+    const claimed = rows.map((r) => ({ id: String(r.package_id), attempts: Number(r.attempts), queuedAt: String(r.queued) }));
+    if (claimed.length > 0) {
+      await db.query(
+        `UPDATE registry_index_outbox SET next_attempt_at = clock_timestamp() + make_interval(secs => $2)
+         WHERE package_id = ANY($1::text[])`,
+        [claimed.map((c) => c.id), CLAIM_LEASE_SECONDS],
+      );
+    }
+    return claimed;
+  });
+}
+
+async function currentDoc(db: Client, id: string): Promise<RegistryDocument | null> {
+  const { rows } = await db.query('SELECT doc FROM packages WHERE id = $1', [id]);
+  return (rows[0]?.doc as RegistryDocument | undefined) ?? null;
+}
+
+/** Writes the row's current state to the index until it did not change meanwhile. Returns whether it exists. */
+async function mirrorOne(db: Client, writer: IndexWriter, id: string): Promise<boolean> {
+  let doc = await currentDoc(db, id);
+  for (let round = 0; ; round++) {
+    if (doc) await writer.save(doc);
+    else await writer.remove(id);
+    const after = await currentDoc(db, id);
+    if (JSON.stringify(after) === JSON.stringify(doc) || round >= 4) return doc !== null;
+    doc = after;
+  }
+}
+
 /**
  * Mirrors queued ids: the given `ids` (whatever their back-off), else up to
  * `limit` ids whose retry time has come. With no writer (no index
  * configured) the given ids are dropped from the queue (there is nothing to
  * mirror to; a reindex builds any new index from the registry) and nothing
- * else is touched.
+ * else is touched. No transaction is open during an index call.
  */
 export async function syncIndex(
   db: Client,
@@ -60,66 +116,54 @@ export async function syncIndex(
 ): Promise<SyncReport> {
   const report: SyncReport = { indexed: 0, removed: 0, failed: 0 };
   if (!writer && !opts.ids) return report;
-  await transaction(db, async () => {
-    const { rows } = opts.ids
-      ? await db.query(
-          `SELECT package_id, attempts FROM registry_index_outbox WHERE package_id = ANY($1::text[])
-           FOR UPDATE SKIP LOCKED`,
-          [opts.ids],
-        )
-      : await db.query(
-          `SELECT package_id, attempts FROM registry_index_outbox WHERE next_attempt_at <= clock_timestamp()
-           ORDER BY next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED`,
-          [opts.limit ?? 20],
-        );
-    for (const row of rows) {
-      const id = String(row.package_id);
-      if (!writer) {
-        await db.query('DELETE FROM registry_index_outbox WHERE package_id = $1', [id]);
-        continue;
-      }
-      const current = await db.query('SELECT doc FROM packages WHERE id = $1', [id]);
-      const doc = current.rows[0]?.doc as RegistryDocument | undefined;
-      try {
-        if (doc) await writer.save(doc);
-        else await writer.remove(id);
-        await db.query('DELETE FROM registry_index_outbox WHERE package_id = $1', [id]);
-        if (doc) report.indexed++;
-        else report.removed++;
-      } catch (err) {
-        const attempts = Number(row.attempts) + 1;
-        await db.query(
-          `UPDATE registry_index_outbox SET attempts = $2, last_error = $3,
-             next_attempt_at = clock_timestamp() + make_interval(secs => $4)
-           WHERE package_id = $1`,
-          [id, attempts, String((err as Error).message ?? err).slice(0, MAX_ERROR_LENGTH), retryDelaySeconds(attempts)],
-        );
-        report.failed++;
-      }
+  for (const entry of await claim(db, opts)) {
+    const mine = [entry.id, entry.queuedAt];
+    if (!writer) {
+      await db.query('DELETE FROM registry_index_outbox WHERE package_id = $1 AND queued_at = $2::timestamptz', mine);
+      continue;
     }
-  });
+    try {
+      const exists = await mirrorOne(db, writer, entry.id);
+      await db.query('DELETE FROM registry_index_outbox WHERE package_id = $1 AND queued_at = $2::timestamptz', mine);
+      if (exists) report.indexed++;
+      else report.removed++;
+    } catch (err) {
+      const attempts = entry.attempts + 1;
+      await db.query(
+        `UPDATE registry_index_outbox SET attempts = $3, last_error = $4,
+           next_attempt_at = clock_timestamp() + make_interval(secs => $5)
+         WHERE package_id = $1 AND queued_at = $2::timestamptz`,
+        [...mine, attempts, String((err as Error).message ?? err).slice(0, MAX_ERROR_LENGTH), retryDelaySeconds(attempts)],
+      );
+      report.failed++;
+    }
+  }
   return report;
 }
 
 /**
- * After a registry write: mirror that package now, then retry a few older
- * failures while we are at it. Never throws for index trouble: the registry
- * change is already committed and stays queued. Call it once the write has
- * committed, outside any open transaction on `db` (it runs its own).
+ * Mirrors one package now. Never throws for index trouble: the registry
+ * change is already committed and stays queued for the cron. Call it once
+ * the change has committed, outside any open transaction on `db`.
  */
 export async function syncAfterWrite(config: Config, db: Client, id: string): Promise<SyncReport> {
-  const writer = indexWriterFor(config);
   try {
-    const own = await syncIndex(db, writer, { ids: [id] });
-    const others = await syncIndex(db, writer, { limit: 5 });
-    return {
-      indexed: own.indexed + others.indexed,
-      removed: own.removed + others.removed,
-      failed: own.failed + others.failed,
-    };
+    return await syncIndex(db, indexWriterFor(config), { ids: [id] });
   } catch {
     return { indexed: 0, removed: 0, failed: 1 };
   }
+}
+
+/**
+ * A registry change and its index mirror as one operation, used by every
+ * path that changes the registry (a load's swap, an unchanged re-upload,
+ * publish, delete, update_params): `change` runs in a transaction on `db`
+ * (with whatever else must commit with it), then package `id` is mirrored.
+ */
+export async function writeRegistry<T>(config: Config, db: Client, id: string, change: () => Promise<T>): Promise<T> {
+  const result = await transaction(db, change);
+  await syncAfterWrite(config, db, id);
+  return result;
 }
 
 /**

@@ -12,7 +12,7 @@ import type { Config } from '../config.ts';
 import { withDb } from '../db/client.ts';
 import type { Logger } from '../http/log.ts';
 import { hookPayload, isAllowedPipeline, normalisePipelineUrl, summariseHookResponse, type HookPayload } from './hooks.ts';
-import { syncAfterWrite } from './index-sync.ts';
+import { writeRegistry } from './index-sync.ts';
 import { mayManagePackage } from './policy.ts';
 import { deletePackage, getPackage, setDefaultParams, setPublished, type PublishMode } from './registry.ts';
 
@@ -45,12 +45,12 @@ export async function publishAs(
   log?: Logger,
 ): Promise<{ success: true; published: boolean } | Failure> {
   if (!mayManagePackage(userid, id)) return notFound(id);
-  const answer = await withDb(config, async (db) => {
-    const published = await setPublished(db, id, mode);
-    if (published === null) return notFound(id);
-    await syncAfterWrite(config, db, id);
-    return { success: true as const, published };
-  });
+  const answer = await withDb(config, (db) =>
+    writeRegistry(config, db, id, async () => {
+      const published = await setPublished(db, id, mode);
+      return published === null ? notFound(id) : { success: true as const, published };
+    }),
+  );
   if (answer.success) await clearApiCache(config, id, log);
   return answer;
 }
@@ -63,11 +63,9 @@ export async function deleteAs(
   log?: Logger,
 ): Promise<{ success: boolean } | null> {
   if (!mayManagePackage(userid, id)) return null;
-  const answer = await withDb(config, async (db) => {
-    const found = await deletePackage(db, id);
-    if (found) await syncAfterWrite(config, db, id);
-    return { success: found };
-  });
+  const answer = await withDb(config, (db) =>
+    writeRegistry(config, db, id, async () => ({ success: await deletePackage(db, id) })),
+  );
   if (answer.success) await clearApiCache(config, id, log);
   return answer;
 }
@@ -81,11 +79,9 @@ export async function updateParamsAs(
   log?: Logger,
 ): Promise<{ success: true } | null> {
   if (!mayManagePackage(userid, id)) return null;
-  const answer = await withDb(config, async (db) => {
-    if (!(await setDefaultParams(db, id, body))) return null;
-    await syncAfterWrite(config, db, id);
-    return { success: true as const };
-  });
+  const answer = await withDb(config, (db) =>
+    writeRegistry(config, db, id, async () => ((await setDefaultParams(db, id, body)) ? { success: true as const } : null)),
+  );
   if (answer) await clearApiCache(config, id, log);
   return answer;
 }

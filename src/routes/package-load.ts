@@ -1,16 +1,16 @@
 /**
  * POST /package/upload and GET /package/status: start a package load and
  * follow it. The wire shapes are the original's (api.md rows 10-11,
- * quirks 8-9); the work is in src/queue/upload.ts and the status objects.
+ * quirks 8-9); the work is in src/jobs/accept.ts and src/jobs/status-query.ts.
  */
 import { createRoute, z } from '@hono/zod-openapi';
-import { lookupStatus } from '../durable/status-client.ts';
 import type { StatusView } from '../durable/package-status.ts';
 import { STATUSES } from '../durable/status-machine.ts';
 import { jsonError, jsonp } from '../http/respond.ts';
 import { param } from '../http/params.ts';
 import type { App } from '../http/types.ts';
-import { acceptUpload } from '../queue/upload.ts';
+import { acceptUpload } from '../jobs/accept.ts';
+import { statusFor } from '../jobs/status-query.ts';
 
 const MAX_URL = 2048;
 
@@ -44,6 +44,10 @@ const StatusQuery = z.object({
     .string()
     .optional()
     .openapi({ description: 'The URL given to /package/upload, its normalised form, or a package id' }),
+  jwt: z
+    .string()
+    .optional()
+    .openapi({ description: "User token: by package id, a private package's status answers only its owner" }),
   callback: Callback,
 });
 
@@ -80,7 +84,10 @@ const statusRoute = createRoute({
   responses: {
     200: { description: 'The load status', content: { 'application/json': { schema: StatusResponse } } },
     400: { description: 'Missing datapackage', content: { 'application/json': { schema: ErrorBody } } },
-    404: { description: 'Unknown key (plain-text body, as the original)', content: { 'text/plain': { schema: z.string() } } },
+    404: {
+      description: "Unknown key, or a private package's id asked without its owner's user token (plain-text body, as the original)",
+      content: { 'text/plain': { schema: z.string() } },
+    },
   },
 });
 
@@ -118,7 +125,7 @@ export function registerPackageLoadRoutes(app: App): void {
     const datapackage = await param(c, 'datapackage');
     if (!datapackage) return untyped(jsonError(c, 400, 'missing datapackage parameter'));
     if (datapackage.length > MAX_URL) return untyped(jsonError(c, 400, 'datapackage parameter is too long'));
-    const view = await lookupStatus(c.env, datapackage);
+    const view = await statusFor(c.env, c.get('config'), datapackage, await param(c, 'jwt'));
     // Not JSON on purpose: gobble keeps polling on a non-JSON body.
     if (!view) return untyped(c.text('Not Found', 404));
     return untyped(jsonp(c, statusBody(view), 200));

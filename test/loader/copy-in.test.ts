@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { withDb } from '../../src/db/client.ts';
-import { checkpointSql, isCheckpointMoved } from '../../src/queue/checkpoint.ts';
+import { checkpointSql, isCheckpointMoved } from '../../src/jobs/checkpoint.ts';
 import { copyRows } from '../../src/queue/copy-in.ts';
 import { config } from '../helpers/app.ts';
 

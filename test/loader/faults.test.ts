@@ -12,9 +12,10 @@ import { getConfig } from '../../src/config.ts';
 import { statusStub } from '../../src/durable/status-client.ts';
 import { withDb } from '../../src/db/client.ts';
 import type { Env } from '../../src/env.ts';
+import { stagingTableName } from '../../src/jobs/lifecycle.ts';
 import { factTableName, packageId } from '../../src/loader/naming.ts';
 import type { LoaderMessage } from '../../src/queue/messages.ts';
-import { acceptUpload } from '../../src/queue/upload.ts';
+import { acceptUpload } from '../../src/jobs/accept.ts';
 import { getPackage } from '../../src/registry/registry.ts';
 import { config, newUserId, permissionToken } from '../helpers/app.ts';
 import { fixture } from '../datastore/helpers.ts';
@@ -195,7 +196,7 @@ describe('reloads', () => {
     expect(await withDb(config(), (db) => getPackage(db, id))).toEqual(docBefore);
     const [job] = await jobsOf(again.url);
     expect(job?.state).toBe('fail');
-    expect(await tablesLike('fdp_load__' + String(job?.job_id).replace(/-/g, '').slice(0, 24))).toEqual([]);
+    expect(await tablesLike(stagingTableName(String(job?.job_id)))).toEqual([]);
   });
 
   it('skips the data load when the package is uploaded again unchanged', async () => {
@@ -214,7 +215,7 @@ describe('uploads that fail and write nothing', () => {
   async function expectNothingWritten(userid: string, name: string, url: string): Promise<void> {
     expect(await tablesLike(`fdp__${userid.slice(0, 16)}`)).toEqual([]);
     for (const job of await jobsOf(url)) {
-      expect(await tablesLike('fdp_load__' + String(job.job_id).replace(/-/g, '').slice(0, 24))).toEqual([]);
+      expect(await tablesLike(stagingTableName(String(job.job_id)))).toEqual([]);
     }
     expect(await withDb(config(), (db) => getPackage(db, packageId(userid, name)))).toBeNull();
   }

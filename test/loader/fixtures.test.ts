@@ -11,7 +11,8 @@ import { describe, expect, it } from 'vitest';
 import { getConfig } from '../../src/config.ts';
 import { withDb } from '../../src/db/client.ts';
 import type { LoaderMessage } from '../../src/queue/messages.ts';
-import { acceptUpload } from '../../src/queue/upload.ts';
+import { acceptUpload } from '../../src/jobs/accept.ts';
+import { stagingTableName } from '../../src/jobs/lifecycle.ts';
 import { columnNames, factTableName, packageId } from '../../src/loader/naming.ts';
 import { getPackage } from '../../src/registry/registry.ts';
 import { call, config, permissionToken, userToken } from '../helpers/app.ts';
@@ -120,12 +121,12 @@ describe('fixture packages that load', () => {
     const author = String(pub.descriptor.author);
     const local = /<([^@>]*)@/.exec(author)?.[1] ?? '';
     expect((doc?.package as { author: string }).author).toBe(`${author.replace(/\s*<.*$/, '')} <${local}@not.shown>`);
-    // the package id answers for the status too
-    expect(await status(id)).toMatchObject({ status: 'done', progress: rows });
+    // the package id answers for the status too (to its owner: the package is private)
+    expect(await status(id, await userToken(pub.userid))).toMatchObject({ status: 'done', progress: rows });
     // no staging table left behind
     const [job] = await jobsOf(pub.url);
     expect(job).toMatchObject({ state: 'done', rows_loaded: String(rows) });
-    expect(await tablesLike(`fdp_load__${String(job?.job_id).replace(/-/g, '').slice(0, 24)}`)).toEqual([]);
+    expect(await tablesLike(stagingTableName(String(job?.job_id)))).toEqual([]);
   });
 });
 
@@ -149,7 +150,7 @@ describe('fixture packages that must fail', () => {
     expect(await tablesLike(`fdp__${pub.userid.slice(0, 16)}`)).toEqual([]);
     const [job] = await jobsOf(pub.url);
     expect(job).toMatchObject({ state: 'fail' });
-    expect(await tablesLike(`fdp_load__${String(job?.job_id).replace(/-/g, '').slice(0, 24)}`)).toEqual([]);
+    expect(await tablesLike(stagingTableName(String(job?.job_id)))).toEqual([]);
     expect(await withDb(config(), (db) => getPackage(db, packageId(pub.userid, pub.name)))).toBeNull();
   });
 });

@@ -35,6 +35,8 @@ export async function putFiles(
   token: string,
   name: string,
   files: Record<string, Uint8Array>,
+  /** Extra headers of a file's PUT (e.g. a Content-Encoding the body does not have), by relative path. */
+  extraHeaders: Record<string, Record<string, string>> = {},
 ): Promise<Record<string, string>> {
   const filedata: Record<string, { md5: string; name: string; length: number }> = {};
   for (const [path, bytes] of Object.entries(files)) {
@@ -54,7 +56,7 @@ export async function putFiles(
     const put = await fetch(putUrl(grant), {
       method: 'PUT',
       body: bytes,
-      headers: { 'Content-MD5': grant.md5, 'Content-Type': 'application/octet-stream' },
+      headers: { 'Content-MD5': grant.md5, 'Content-Type': 'application/octet-stream', ...extraHeaders[path] },
     });
     if (put.status !== 200) throw new Error(`PUT ${path}: HTTP ${put.status} ${await put.text()}`);
     urls[path] = grant.upload_url;
@@ -70,6 +72,8 @@ export interface PublishOptions {
   data?: Uint8Array;
   /** Do not call /package/upload. */
   noUpload?: boolean;
+  /** Extra headers of the data file's PUT. */
+  dataHeaders?: Record<string, string>;
 }
 
 /**
@@ -98,7 +102,7 @@ export async function publishFixture(dir: string, options: PublishOptions = {}):
     [dataPath]: data,
     'datapackage.json': new TextEncoder().encode(JSON.stringify(descriptor)),
   };
-  const urls = await putFiles(userid, token, name, files);
+  const urls = await putFiles(userid, token, name, files, options.dataHeaders ? { [dataPath]: options.dataHeaders } : {});
   const url = urls['datapackage.json'] as string;
   if (!options.noUpload) {
     const body = await upload(url, token);
@@ -125,9 +129,10 @@ export interface StatusBody {
   steps?: Record<string, number>;
 }
 
-/** GET /package/status; null on 404. */
-export async function status(key: string): Promise<StatusBody | null> {
-  const res = await call(`/package/status?datapackage=${encodeURIComponent(key)}`);
+/** GET /package/status (with a user token `jwt` when given); null on 404. */
+export async function status(key: string, jwt?: string): Promise<StatusBody | null> {
+  const auth = jwt ? `&jwt=${encodeURIComponent(jwt)}` : '';
+  const res = await call(`/package/status?datapackage=${encodeURIComponent(key)}${auth}`);
   if (res.status === 404) return null;
   if (res.status !== 200) throw new Error(`status: HTTP ${res.status}`);
   return (await res.json()) as StatusBody;

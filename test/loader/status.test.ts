@@ -61,11 +61,20 @@ describe('POST /package/upload', () => {
     expect(await status(url)).toBeNull();
   });
 
-  it('fails a URL outside the allow-list, shows it in the status and records no job', async () => {
+  it('fails a URL outside the allow-list, writes no status under it (not the caller\'s key) and records no job', async () => {
     const userid = newUserId();
     const url = `http://169.254.169.254/${userid}/datapackage.json`;
     const answer = await upload(url, await permissionToken(userid));
     expect(answer).toEqual({ status: 'fail', error: 'URL http://169.254.169.254 is not an allowed datapackage location' });
+    expect(await status(url)).toBeNull();
+    expect(await jobsOf(url)).toEqual([]);
+  });
+
+  it('shows a refused upload in the status of a key in the caller\'s own folder', async () => {
+    const userid = newUserId();
+    const url = datastoreUrl(userid).replace(`/${userid}/`, `/${userid}/./`);
+    const answer = await upload(url, await permissionToken(userid));
+    expect(answer).toEqual({ status: 'fail', error: 'URL must not contain "." or ".." path segments' });
     expect(await status(url)).toMatchObject({ status: 'fail', progress: 0, error: answer.error });
     expect(await jobsOf(url)).toEqual([]);
   });
@@ -181,8 +190,10 @@ describe('PackageStatus object', () => {
     const stub = statusStub(env, key);
     const job = crypto.randomUUID();
     await stub.start(key, job);
-    await runDurableObjectAlarm(stub);
+    // The alarm start() set runs now, finds the load fresh and only re-arms.
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
     expect((await stub.read())?.status).toBe('queued');
+    expect(await runInDurableObject(stub, (_instance, state) => state.storage.getAlarm())).not.toBeNull();
   });
 });
 

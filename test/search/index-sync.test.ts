@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import type { Config } from '../../src/config.ts';
 import { withDb } from '../../src/db/client.ts';
-import { indexWriterFor, retryDelaySeconds, retryPendingIndexWrites, syncIndex } from '../../src/registry/index-sync.ts';
+import {
+  indexWriterFor,
+  retryDelaySeconds,
+  retryPendingIndexWrites,
+  syncIndex,
+  type IndexWriter,
+} from '../../src/registry/index-sync.ts';
 import { deleteAs, publishAs } from '../../src/registry/manage.ts';
 import { deletePackage, setPublished, upsertPackage } from '../../src/registry/registry.ts';
 import { getDocument, target } from '../../src/search/elasticsearch/index.ts';
@@ -90,6 +96,54 @@ describe('registry writes and the index outbox', () => {
     expect(queued?.attempts).toBe(1);
     expect(queued?.last_error).toMatch(/unreachable/);
     expect(queued!.due_in).toBeGreaterThan(20);
+  });
+
+  it('holds no lock while the index is written: a registry write meanwhile is not blocked, and is mirrored last', async () => {
+    const doc = registryDoc(newUserId(), 'slow-index', { private: true });
+    await seed(doc);
+    const written: boolean[] = [];
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let first = true;
+    // An index whose first write hangs until released; it records the private flag of every write.
+    const slow: IndexWriter = {
+      save: async (d) => {
+        if (first) {
+          first = false;
+          await gate;
+        }
+        written.push(d.package.private === true);
+      },
+      remove: async () => undefined,
+    };
+    const mirroring = withDb(config(), (db) => syncIndex(db, slow, { ids: [doc.id] }));
+    await new Promise((r) => setTimeout(r, 200));
+    // A registry change while the index write is pending: not blocked by the mirror.
+    const started = Date.now();
+    await withDb(config(), (db) => setPublished(db, doc.id, 'true'));
+    expect(Date.now() - started).toBeLessThan(5000);
+    release();
+    expect(await mirroring).toEqual({ indexed: 1, removed: 0, failed: 0 });
+    // The stale (private) document was not the last one written.
+    expect(written.at(-1)).toBe(false);
+  });
+
+  it("leaves other packages' queued writes to the cron: a user's write mirrors only its own package", async () => {
+    const other = registryDoc(newUserId(), 'waiting-for-cron');
+    await seed(other);
+    await withDb(config(), (db) =>
+      db.query(`UPDATE registry_index_outbox SET next_attempt_at = now() - interval '10 years' WHERE package_id = $1`, [
+        other.id,
+      ]),
+    );
+    const owner = newUserId();
+    const doc = registryDoc(owner, 'own-write', { private: true });
+    await seed(doc);
+    expect(await publishAs(withIndex(), owner, doc.id, 'true')).toEqual({ success: true, published: true });
+    expect((await outboxRow(doc.id))?.attempts).toBe(1);
+    expect((await outboxRow(other.id))?.attempts).toBe(0);
   });
 
   it('keeps a queued deletion when the index is down', async () => {

@@ -8,13 +8,14 @@ import registry from './0002_registry.ts';
 import loader from './0003_loader.ts';
 import registrySearch from './0005_registry_search.ts';
 import loginHop from './0006_login_hop.ts';
+import loadLifecycle from './0009_load_lifecycle.ts';
 
 export interface Migration {
   id: string;
   sql: string;
 }
 
-export const MIGRATIONS: Migration[] = [identity, registry, loader, registrySearch, loginHop];
+export const MIGRATIONS: Migration[] = [identity, registry, loader, registrySearch, loginHop, loadLifecycle];
 
 interface Queryable {
   query(text: string, params?: unknown[]): Promise<{ rows: Record<string, unknown>[] }>;

@@ -28,6 +28,8 @@ export interface EsRequestOptions {
   ndjson?: unknown[];
   /** Statuses answered as a value instead of an EsError (e.g. 404 on delete). */
   accept?: number[];
+  /** Longest wait in milliseconds (default REQUEST_TIMEOUT_MS). */
+  timeoutMs?: number;
 }
 
 /** The status and parsed JSON body (null when there is none). */
@@ -43,6 +45,9 @@ export interface EsClient {
 }
 
 const MAX_REASON = 300;
+
+/** Longest wait for an answer of the index, body included (a bulk write of a reindex may pass its own). */
+const REQUEST_TIMEOUT_MS = 30_000;
 
 /** Builds a client for `url` (http(s) base URL, optionally with user:password). */
 export function createEsClient(url: string, fetchImpl: typeof fetch = (input, init) => fetch(input, init)): EsClient {
@@ -68,12 +73,14 @@ export function createEsClient(url: string, fetchImpl: typeof fetch = (input, in
         body = JSON.stringify(opts.body);
       }
       let res: Response;
+      let text: string;
       try {
-        res = await fetchImpl(base + path, { method, headers, body });
+        const signal = AbortSignal.timeout(opts.timeoutMs ?? REQUEST_TIMEOUT_MS);
+        res = await fetchImpl(base + path, { method, headers, body, signal });
+        text = method === 'HEAD' ? '' : await res.text();
       } catch (err) {
         throw new EsError(`search index unreachable: ${method} ${path}: ${(err as Error).message}`, 0);
       }
-      const text = method === 'HEAD' ? '' : await res.text();
       let json: unknown = null;
       if (text) {
         try {

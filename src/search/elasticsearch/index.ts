@@ -122,12 +122,15 @@ interface BulkResponse {
   items: Array<Record<string, { _id?: string; status: number; error?: { type?: string; reason?: string } }>>;
 }
 
+/** A `_bulk` call (a reindex's batch) may take longer than one document's write. */
+const BULK_TIMEOUT_MS = 120_000;
+
 /** Indexes documents into `index` (a physical index during reindex) in one `_bulk` call. Throws listing failures. */
 export async function bulkIndex(client: EsClient, index: string, docs: RegistryDocument[]): Promise<void> {
   if (docs.length === 0) return;
   const lines: unknown[] = [];
   for (const doc of docs) lines.push({ index: { _index: index, _id: doc.id } }, doc);
-  const res = await client.request<BulkResponse>('POST', '/_bulk', { ndjson: lines });
+  const res = await client.request<BulkResponse>('POST', '/_bulk', { ndjson: lines, timeoutMs: BULK_TIMEOUT_MS });
   if (res.body.errors) {
     const failed = res.body.items
       .map((item) => Object.values(item)[0])
@@ -143,6 +146,7 @@ export async function bulkDelete(client: EsClient, index: string, ids: string[])
   if (ids.length === 0) return;
   const res = await client.request<BulkResponse>('POST', '/_bulk', {
     ndjson: ids.map((id) => ({ delete: { _index: index, _id: id } })),
+    timeoutMs: BULK_TIMEOUT_MS,
   });
   if (res.body.errors) {
     const bad = res.body.items.map((item) => Object.values(item)[0]).filter((r) => r && r.status >= 300 && r.status !== 404);

@@ -5,7 +5,7 @@
  * core's (`obfuscateAuthor` in src/loader/descriptor.ts).
  */
 import { obfuscateAuthor } from '../loader/descriptor.ts';
-import type { RegistryDocument } from '../registry/registry.ts';
+import type { RegistryDocument } from './registry.ts';
 
 const OBFUSCATED = /<[^<>@]*@not\.shown>$/;
 

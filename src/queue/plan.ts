@@ -1,14 +1,67 @@
 /**
- * The loader's view of the pure loader core (src/loader/*): everything one
- * load needs, computed from the validated package and the table names. The
- * only module here that knows the core's function signatures.
+ * The load plan: everything the messages of one job share, computed once by
+ * its first message from the validated package and stored with the job
+ * (`load_jobs.plan`), then turned into statements and the row caster by
+ * every later message without validating or deriving anything again. The
+ * only module here that knows the loader core's (src/loader/*) signatures.
  */
 import { buildBabbageModel } from '../loader/babbage.ts';
-import { castOptionsFor, castsToPlainText, createRowCaster } from '../loader/cast.ts';
+import { castOptionsFor, castsToPlainText, createRowCaster, type CastOptions } from '../loader/cast.ts';
 import { parseDescriptor, resolveResourceUrl } from '../loader/descriptor.ts';
+import { columnNames } from '../loader/naming.ts';
 import { createFactTableSql, factTableColumns, factTableIndexes, insertChunkSql, quoteIdent } from '../loader/sql.ts';
-import type { FiscalPackage } from '../loader/types.ts';
+import type { CsvDialect, FiscalPackage } from '../loader/types.ts';
 import { PermanentError } from './errors.ts';
+
+/** The stored plan of a job (plain JSON). */
+export interface StoredPlan {
+  /** The validated package (descriptor, fields, model). */
+  pkg: FiscalPackage;
+  /** Fact table column names, after `_id`. */
+  columns: string[];
+  staging: string;
+  target: string;
+  /** The babbage model of the final table. */
+  model: Record<string, unknown>;
+  /** Caster settings; the CSV header is added when the first rows are read. */
+  cast: Omit<CastOptions, 'header'>;
+  /**
+   * The CSV dialect the parser reads with: the descriptor's today; a sniffed
+   * dialect (src/loader/dialect.ts) goes here once it exists.
+   */
+  dialect: CsvDialect;
+  /** Text encoding of the data file. */
+  encoding: string;
+  /** Number of fact table indexes (renamed with the table at the swap). */
+  indexes: number;
+}
+
+/**
+ * Computes the plan of a load into `staging`, later renamed to `target`.
+ * Fails (PermanentError, CastError) on a model or format problem now, not
+ * after loading every row.
+ */
+export function makePlan(pkg: FiscalPackage, staging: string, target: string): StoredPlan {
+  const columns = columnNames(pkg.resource.fields.map((f) => f.name));
+  const model = permanent(
+    'cannot build the babbage model',
+    () => buildBabbageModel(pkg, target, ['_id', ...columns]) as unknown as Record<string, unknown>,
+  );
+  const { header: _header, ...cast } = permanent('cannot read the data', () => castOptionsFor(pkg));
+  const plan: StoredPlan = {
+    pkg,
+    columns,
+    staging,
+    target,
+    model,
+    cast,
+    dialect: pkg.resource.dialect,
+    encoding: pkg.resource.encoding,
+    indexes: factTableIndexes(pkg).length,
+  };
+  preparedFrom(plan).caster(null);
+  return plan;
+}
 
 /**
  * Runs a core function whose plain Errors describe the package (an unusable
@@ -24,7 +77,7 @@ function permanent<T>(what: string, fn: () => T): T {
   }
 }
 
-/** Everything the chunks of one load share. */
+/** A plan turned into what the load steps run. */
 export interface PreparedLoad {
   pkg: FiscalPackage;
   /** Statements creating the (staging) fact table and its indexes. */
@@ -57,12 +110,12 @@ export function resourceUrlOf(descriptorUrl: string, pkg: FiscalPackage): string
   return resolveResourceUrl(descriptorUrl, pkg.resource);
 }
 
-/** The plan of a load into `staging`, later renamed to `target`. */
-export function prepareLoad(pkg: FiscalPackage, staging: string, target: string, columns: string[]): PreparedLoad {
-  // The column names are stored with the job; the rule is the core's, so
-  // they are the same as factTableColumns computes (checked here).
+/** The statements and caster of a stored plan. */
+export function preparedFrom(plan: StoredPlan): PreparedLoad {
+  const { pkg, staging } = plan;
   const typed = factTableColumns(pkg.resource.fields);
-  if (typed.slice(1).some((c, i) => c.name !== columns[i])) throw new Error('internal: column names changed');
+  // The column rule is the core's: a plan stored by an older version must name the same columns.
+  if (typed.slice(1).some((c, i) => c.name !== plan.columns[i])) throw new Error('internal: column names changed');
   const width = typed.length;
   return {
     pkg,
@@ -74,7 +127,7 @@ export function prepareLoad(pkg: FiscalPackage, staging: string, target: string,
     caster(header) {
       // `_id` (the row number) first, as the fact table's columns are.
       return permanent('cannot read the data', () =>
-        createRowCaster(pkg.resource.fields, castOptionsFor(pkg, header ?? undefined), { rowNumberFirst: true }),
+        createRowCaster(pkg.resource.fields, { ...plan.cast, header: header ?? undefined }, { rowNumberFirst: true }),
       );
     },
     toColumns(rows) {
@@ -86,10 +139,12 @@ export function prepareLoad(pkg: FiscalPackage, staging: string, target: string,
       return cols;
     },
     babbageModel() {
-      return permanent(
-        'cannot build the babbage model',
-        () => buildBabbageModel(pkg, target, ['_id', ...columns]) as unknown as Record<string, unknown>,
-      );
+      return plan.model;
     },
   };
+}
+
+/** The prepared load of a package into `staging` (a plan made and used at once: the benches). */
+export function prepareLoad(pkg: FiscalPackage, staging: string, target: string): PreparedLoad {
+  return preparedFrom(makePlan(pkg, staging, target));
 }

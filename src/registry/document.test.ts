@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildRegistryDocument } from './metadata.ts';
+import { buildRegistryDocument } from './document.ts';
 
 describe('buildRegistryDocument', () => {
   const base = {

@@ -1,0 +1,333 @@
+/**
+ * A load job: one /package/upload, from acceptance to its end. This module
+ * owns the `load_jobs` table (all of its SQL is here and in checkpoint.ts)
+ * and every transition of a job:
+ *
+ *   queued ──claim──▶ queued (package known) ──beginLoading──▶ loading ──commitLoad──▶ done
+ *   queued | loading ──endJob──▶ fail | superseded
+ *   queued ──commitUnchanged──▶ done (an unchanged re-upload)
+ *
+ * Postgres records the job and is the only truth about its state: a delivery
+ * proceeds only while its job row says so, checked under the row lock at
+ * every commit (the checkpoint and the swap). The PackageStatus object is
+ * the job's live view and lease (the stall alarm); a refused status move is
+ * never taken as a verdict on the job. Whatever ends a job ends it here
+ * first, drops its staging table, then tells the status object why.
+ *
+ * "superseded" means a newer upload of the same package started: the same
+ * upload URL in any spelling (recordJob), or the same package id once the
+ * descriptor names it (claimPackage). The newer job wins.
+ */
+import type { Client } from '@neondatabase/serverless';
+import { transaction } from '../db/client.ts';
+import { statusOf } from '../durable/status-client.ts';
+import type { StatusView } from '../durable/package-status.ts';
+import type { Env } from '../env.ts';
+import { quoteIdent } from '../loader/sql.ts';
+import type { StoredPlan } from '../queue/plan.ts';
+
+export type JobState = 'queued' | 'loading' | 'done' | 'fail' | 'superseded';
+
+/** A job as the loader uses it (Postgres bigint columns converted to numbers). */
+export interface Job {
+  jobId: string;
+  statusKey: string;
+  userid: string;
+  state: JobState;
+  packageId: string | null;
+  descriptorHash: string | null;
+  resourceUrl: string | null;
+  dataEtag: string | null;
+  stagingTable: string | null;
+  targetTable: string | null;
+  /** The load plan, stored by the first message (null before). */
+  plan: StoredPlan | null;
+  csvHeader: string[] | null;
+  byteOffset: number;
+  rowsLoaded: number;
+  contentLength: number | null;
+  chunks: number;
+  error: string | null;
+}
+
+/** The error text of a job a newer upload replaced. */
+export const SUPERSEDED = 'superseded by a newer upload of the same package';
+
+/** How long a statement waits for a lock a (possibly dead) delivery holds; 55P03 is retried as transient. */
+const LOCK_TIMEOUT = `SET LOCAL lock_timeout = '60s'`;
+
+/** Staging table of a job: short, so its index names stay under 63 bytes. */
+export function stagingTableName(jobId: string): string {
+  return `fdp_load__${jobId.replace(/-/g, '').slice(0, 24)}`;
+}
+
+function toJob(r: Record<string, unknown>): Job {
+  const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
+  return {
+    jobId: String(r.job_id),
+    statusKey: String(r.status_key),
+    userid: String(r.userid),
+    state: r.state as JobState,
+    packageId: (r.package_id as string | null) ?? null,
+    descriptorHash: (r.descriptor_hash as string | null) ?? null,
+    resourceUrl: (r.resource_url as string | null) ?? null,
+    dataEtag: (r.data_etag as string | null) ?? null,
+    stagingTable: (r.staging_table as string | null) ?? null,
+    targetTable: (r.target_table as string | null) ?? null,
+    plan: (r.plan as StoredPlan | null) ?? null,
+    csvHeader: (r.csv_header as string[] | null) ?? null,
+    byteOffset: Number(r.byte_offset),
+    rowsLoaded: Number(r.rows_loaded),
+    contentLength: num(r.content_length),
+    chunks: Number(r.chunks),
+    error: (r.error as string | null) ?? null,
+  };
+}
+
+/** The job, or null. */
+export async function getJob(db: Client, jobId: string): Promise<Job | null> {
+  const { rows } = await db.query('SELECT * FROM load_jobs WHERE job_id = $1', [jobId]);
+  return rows[0] ? toJob(rows[0] as Record<string, unknown>) : null;
+}
+
+/** The job, row-locked until the open transaction ends. */
+async function lockJob(db: Client, jobId: string): Promise<Job | null> {
+  await db.query(LOCK_TIMEOUT);
+  const { rows } = await db.query('SELECT * FROM load_jobs WHERE job_id = $1 FOR UPDATE', [jobId]);
+  return rows[0] ? toJob(rows[0] as Record<string, unknown>) : null;
+}
+
+/**
+ * Records a new upload and supersedes the older jobs still running for the
+ * same upload URL (exact, or the same normalised form `urlKey`). Returns the
+ * superseded jobs (their deliveries stop at their next commit and clean up).
+ */
+export async function recordJob(
+  db: Client,
+  job: { jobId: string; statusKey: string; urlKey: string | null; userid: string },
+): Promise<string[]> {
+  return transaction(db, async () => {
+    await db.query('INSERT INTO load_jobs (job_id, status_key, url_key, userid) VALUES ($1, $2, $3, $4)', [
+      job.jobId,
+      job.statusKey,
+      job.urlKey,
+      job.userid,
+    ]);
+    await db.query(LOCK_TIMEOUT);
+    const { rows } = await db.query(
+      `UPDATE load_jobs SET state = 'superseded', error = $4, updated_at = now()
+       WHERE job_id <> $1 AND state IN ('queued', 'loading') AND (status_key = $2 OR url_key = $3)
+       RETURNING job_id`,
+      [job.jobId, job.statusKey, job.urlKey, SUPERSEDED],
+    );
+    return rows.map((r) => String(r.job_id));
+  });
+}
+
+/** Fails a job that could not even be queued (nothing was created for it). */
+export async function failUnqueued(db: Client, jobId: string, error: string): Promise<void> {
+  await db.query(
+    `UPDATE load_jobs SET state = 'fail', error = $2, updated_at = now() WHERE job_id = $1 AND state = 'queued'`,
+    [jobId, error],
+  );
+}
+
+/** Why a transition did not happen. */
+export type Refusal = 'superseded' | 'conflict';
+
+/**
+ * The queued job now knows its package: it becomes that package's current
+ * load. A newer job of the same package already past this point wins (this
+ * one is superseded); older running ones are superseded by this one.
+ */
+export async function claimPackage(db: Client, jobId: string, packageId: string): Promise<Refusal | null> {
+  return transaction(db, async () => {
+    const job = await lockJob(db, jobId);
+    if (!job || job.state === 'superseded') return 'superseded';
+    if (job.state !== 'queued') return 'conflict';
+    if (await newerJobExists(db, jobId, packageId)) {
+      await db.query(`UPDATE load_jobs SET state = 'superseded', error = $2, updated_at = now() WHERE job_id = $1`, [
+        jobId,
+        SUPERSEDED,
+      ]);
+      return 'superseded';
+    }
+    await db.query(
+      `UPDATE load_jobs o SET state = 'superseded', error = $3, updated_at = now() FROM load_jobs me
+       WHERE me.job_id = $1 AND o.package_id = $2 AND o.job_id <> $1 AND o.state IN ('queued', 'loading')
+         AND (o.created_at, o.job_id) < (me.created_at, me.job_id)`,
+      [jobId, packageId, SUPERSEDED],
+    );
+    await db.query(`UPDATE load_jobs SET package_id = $2, updated_at = now() WHERE job_id = $1`, [jobId, packageId]);
+    return null;
+  });
+}
+
+/** Whether a job of `packageId` newer than `jobId` has claimed the package (or already finished). */
+async function newerJobExists(db: Client, jobId: string, packageId: string): Promise<boolean> {
+  const { rows } = await db.query(
+    `SELECT 1 FROM load_jobs n, load_jobs me WHERE me.job_id = $1 AND n.package_id = $2
+       AND n.state IN ('queued', 'loading', 'done') AND (n.created_at, n.job_id) > (me.created_at, me.job_id) LIMIT 1`,
+    [jobId, packageId],
+  );
+  return rows.length > 0;
+}
+
+/** What the first message found out about the data file and stored with the plan. */
+export interface LoadStart {
+  plan: StoredPlan;
+  descriptorHash: string;
+  resourceUrl: string;
+  dataEtag: string | null;
+  contentLength: number | null;
+  stagingTable: string;
+  targetTable: string;
+  /** Statements creating the staging table (run in the same transaction). */
+  createSql: string[];
+}
+
+/** queued -> loading: the staging table is created and the plan stored, together. */
+export async function beginLoading(db: Client, jobId: string, start: LoadStart): Promise<Refusal | null> {
+  return transaction(db, async () => {
+    const job = await lockJob(db, jobId);
+    if (!job || job.state === 'superseded') return 'superseded';
+    if (job.state !== 'queued') return 'conflict';
+    await db.query(`DROP TABLE IF EXISTS ${quoteIdent(start.stagingTable)}`);
+    for (const statement of start.createSql) await db.query(statement);
+    await db.query(
+      `UPDATE load_jobs SET state = 'loading', plan = $2, descriptor = $3, descriptor_hash = $4, resource_url = $5,
+         data_etag = $6, staging_table = $7, target_table = $8, columns = $9, content_length = $10,
+         byte_offset = 0, rows_loaded = 0, updated_at = now()
+       WHERE job_id = $1`,
+      [
+        jobId,
+        JSON.stringify(start.plan),
+        JSON.stringify(start.plan.pkg.descriptor),
+        start.descriptorHash,
+        start.resourceUrl,
+        start.dataEtag,
+        start.stagingTable,
+        start.targetTable,
+        JSON.stringify(start.plan.columns),
+        start.contentLength,
+      ],
+    );
+    return null;
+  });
+}
+
+/** Counts a message that worked on the job (diagnostics: `chunks`). */
+export async function noteChunk(db: Client, jobId: string): Promise<void> {
+  await db.query('UPDATE load_jobs SET chunks = chunks + 1, updated_at = now() WHERE job_id = $1', [jobId]);
+}
+
+/** Keeps the CSV header for the messages that resume without it (before any batch commits). */
+export async function saveCsvHeader(db: Client, jobId: string, header: string[]): Promise<void> {
+  await db.query(
+    `UPDATE load_jobs SET csv_header = $2, updated_at = now() WHERE job_id = $1 AND state = 'loading' AND byte_offset = 0`,
+    [jobId, JSON.stringify(header)],
+  );
+}
+
+/**
+ * loading -> done, inside the caller's transaction (the registry write's):
+ * the job is locked and must still be loading at the checkpoint this
+ * delivery reached; then `swap` runs (table swap, registry row).
+ */
+export async function commitLoad(db: Client, job: Job, swap: () => Promise<void>): Promise<Refusal | null> {
+  const locked = await lockJob(db, job.jobId);
+  if (!locked || locked.state === 'superseded') return 'superseded';
+  if (locked.state !== 'loading' || locked.byteOffset !== job.byteOffset) return 'conflict';
+  // Two claims that raced: the newer job wins here too.
+  if (locked.packageId && (await newerJobExists(db, job.jobId, locked.packageId))) return 'superseded';
+  await swap();
+  await db.query(`UPDATE load_jobs SET state = 'done', updated_at = now() WHERE job_id = $1`, [job.jobId]);
+  return null;
+}
+
+/** queued -> done for an unchanged re-upload, inside the caller's transaction (the registry write's). */
+export async function commitUnchanged(
+  db: Client,
+  jobId: string,
+  previous: Job,
+  write: () => Promise<void>,
+): Promise<Refusal | null> {
+  const locked = await lockJob(db, jobId);
+  if (!locked || locked.state === 'superseded') return 'superseded';
+  if (locked.state !== 'queued') return 'conflict';
+  await write();
+  await db.query(
+    `UPDATE load_jobs SET state = 'done', descriptor_hash = $2, data_etag = $3, resource_url = $4,
+       target_table = $5, rows_loaded = $6, updated_at = now() WHERE job_id = $1`,
+    [jobId, previous.descriptorHash, previous.dataEtag, previous.resourceUrl, previous.targetTable, previous.rowsLoaded],
+  );
+  return null;
+}
+
+/** The last completed load of a package, for the unchanged-upload shortcut. */
+export async function lastDoneJob(db: Client, packageId: string): Promise<Job | null> {
+  const { rows } = await db.query(
+    `SELECT * FROM load_jobs WHERE package_id = $1 AND state = 'done' ORDER BY updated_at DESC LIMIT 1`,
+    [packageId],
+  );
+  return rows[0] ? toJob(rows[0] as Record<string, unknown>) : null;
+}
+
+/** Whether a table exists in the current schema. */
+export async function tableExists(db: Client, table: string): Promise<boolean> {
+  const { rows } = await db.query('SELECT to_regclass($1) IS NOT NULL AS present', [quoteIdent(table)]);
+  return rows[0]?.present === true;
+}
+
+/**
+ * Ends a job in Postgres (if it is still running) and drops its staging
+ * table (also for a job that had already ended: a delivery may have died
+ * between the two). Returns the job as it now is, or null when unknown.
+ */
+export async function closeJob(
+  db: Client,
+  jobId: string,
+  state: 'fail' | 'superseded',
+  error: string,
+): Promise<Job | null> {
+  const { rows } = await db.query(
+    `UPDATE load_jobs SET state = $2, error = $3, updated_at = now() WHERE job_id = $1 AND state IN ('queued', 'loading')
+     RETURNING *`,
+    [jobId, state, error],
+  );
+  const job = rows[0] ? toJob(rows[0] as Record<string, unknown>) : await getJob(db, jobId);
+  if (job && job.state !== 'done') await dropStaging(db, job.jobId);
+  return job;
+}
+
+/** Drops a job's staging table (named by the job id, so also before staging_table was recorded). */
+async function dropStaging(db: Client, jobId: string): Promise<void> {
+  await transaction(db, async () => {
+    await db.query(LOCK_TIMEOUT);
+    await db.query(`DROP TABLE IF EXISTS ${quoteIdent(stagingTableName(jobId))}`);
+  });
+}
+
+/** The status a job's end shows: `fail` with its reason (a superseded job's, too). */
+export async function showEnd(env: Pick<Env, 'PACKAGE_STATUS'>, job: Job): Promise<StatusView | null> {
+  if (job.state !== 'fail' && job.state !== 'superseded') return null;
+  // Refused (and harmless) when a newer job owns the status key already.
+  const result = await statusOf(env, job.statusKey).showEnd(job.jobId, 'fail', { error: job.error ?? 'load failed' });
+  return result.current;
+}
+
+/**
+ * Ends a job for good: Postgres first (the truth), staging table dropped,
+ * then the status says why. For every end but `done`.
+ */
+export async function endJob(
+  env: Pick<Env, 'PACKAGE_STATUS'>,
+  db: Client,
+  jobId: string,
+  state: 'fail' | 'superseded',
+  error: string,
+): Promise<Job | null> {
+  const job = await closeJob(db, jobId, state, error);
+  if (job) await showEnd(env, job);
+  return job;
+}
