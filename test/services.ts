@@ -8,6 +8,8 @@ import { startOidcProvider } from '../tools/services/oidc.ts';
 import { openSearchUnavailableReason, startOpenSearch, type LocalOpenSearch } from '../tools/services/opensearch.ts';
 import { startRedis } from '../tools/services/redis.ts';
 import { startS3Server } from '../tools/services/s3.ts';
+import { startS3FaultProxy } from '../tools/services/s3-faults.ts';
+import { startWsProxy } from '../tools/services/ws-proxy.ts';
 import { freePort } from '../tools/services/util.ts';
 import { startStaticServer } from '../tools/services/static.ts';
 import { startHookReceiver } from './package-admin/hook-receiver.ts';
@@ -19,7 +21,7 @@ export interface StartedServices {
 
 export async function startTestServices(_base: Record<string, string>): Promise<StartedServices> {
   const started: StartedServices = { bindings: {}, stops: [] };
-  for (const start of [startTestS3, startTestFixtures, startTestOidc, startTestOpenSearch, startTestPipeline, startTestApiCache]) {
+  for (const start of [startTestS3, startTestSoak, startTestFixtures, startTestOidc, startTestOpenSearch, startTestPipeline, startTestApiCache]) {
     const one = await start();
     Object.assign(started.bindings, one.bindings);
     started.stops.push(...one.stops);
@@ -38,6 +40,7 @@ export const TEST_S3 = {
 /** The S3-compatible server the datastore signs upload URLs for. */
 async function startTestS3(): Promise<StartedServices> {
   const s3 = await startS3Server(TEST_S3);
+  soakS3Upstream = s3.port;
   return {
     bindings: {
       OS_ACCESS_KEY_ID: TEST_S3.accessKeyId,
@@ -51,6 +54,27 @@ async function startTestS3(): Promise<StartedServices> {
     stops: [() => s3.stop()],
   };
 }
+
+/**
+ * The fault soak's own proxies (test/soak/): a WebSocket proxy to Postgres
+ * that drops chosen connections and an HTTP proxy in front of the S3 server
+ * that spoils chosen reads. Only the soak points its env at them. Also passes
+ * OS_SOAK_SCHEDULES / OS_SOAK_SEED (bench/soak.ts) to the soak.
+ */
+async function startTestSoak(): Promise<StartedServices> {
+  const s3 = await startS3FaultProxy({ hostname: '127.0.0.1', port: soakS3Upstream });
+  const db = await startWsProxy({ faults: true });
+  const bindings: Record<string, string> = {
+    OS_TEST_SOAK_S3_PORT: String(s3.port),
+    OS_TEST_SOAK_DB_PROXY: db.hostPort,
+  };
+  if (process.env.OS_SOAK_SCHEDULES) bindings.OS_TEST_SOAK_SCHEDULES = process.env.OS_SOAK_SCHEDULES;
+  if (process.env.OS_SOAK_SEED) bindings.OS_TEST_SOAK_SEED = process.env.OS_SOAK_SEED;
+  return { bindings, stops: [() => s3.stop(), () => db.close()] };
+}
+
+/** Port of the test S3 server, for the soak's fault proxy in front of it. */
+let soakS3Upstream = 0;
 
 /**
  * The real fiscal data packages (the shared fixtures folder beside the repo,

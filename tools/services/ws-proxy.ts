@@ -15,6 +15,24 @@ export interface WsProxy {
   close(): Promise<void>;
 }
 
+/**
+ * Dropped connections for the fault soak (test/soak/): the `connection`-th
+ * connection opened after the plan was set (1-based) is cut, both sides at
+ * once, right after the client's `afterFrames`-th WebSocket frame reached
+ * Postgres (so a drop can fall before or after a COMMIT): `close` closes the
+ * WebSocket (the client sees the connection end), `reset` kills it without a
+ * close frame (a peer that vanished; the client hears nothing).
+ */
+export interface DropPlan {
+  drops: Array<{ connection: number; afterFrames: number; mode?: 'close' | 'reset' }>;
+}
+
+/** The proxy's record of a plan: connections seen and drops made since it was set. */
+export interface DropReport {
+  connections: number;
+  fired: number;
+}
+
 const LOOPBACK_NAMES = new Set(['localhost', '127.0.0.1', '::1', '[::1]']);
 
 export function isLoopbackHost(host: string): boolean {
@@ -27,14 +45,35 @@ function isTerminate(chunk: Buffer): boolean {
   return chunk.length === 5 && chunk[0] === 0x58 && chunk.readInt32BE(1) === 4;
 }
 
-export async function startWsProxy(options: { port?: number } = {}): Promise<WsProxy> {
-  const server: Server = createServer((_req, res) => {
+/**
+ * With `faults`, `POST /__faults` (a DropPlan as JSON) replaces the plan and
+ * answers the report of the previous one; only a proxy the soak owns gets it.
+ */
+export async function startWsProxy(options: { port?: number; faults?: boolean } = {}): Promise<WsProxy> {
+  let plan: DropPlan = { drops: [] };
+  let report: DropReport = { connections: 0, fired: 0 };
+  const server: Server = createServer((req, res) => {
+    if (options.faults && req.method === 'POST' && req.url === '/__faults') {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => {
+        const previous = report;
+        plan = JSON.parse(body || '{"drops":[]}') as DropPlan;
+        report = { connections: 0, fired: 0 };
+        res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify(previous));
+      });
+      return;
+    }
     res.writeHead(426).end('WebSocket only');
   });
   const wss = new WebSocketServer({ server });
   const sockets = new Set<Socket>();
 
   wss.on('connection', (ws: WebSocket, req) => {
+    const index = ++report.connections;
+    const drop = plan.drops.find((d) => d.connection === index);
+    const current = report;
+    let frames = 0;
     const url = new URL(req.url ?? '/', 'http://proxy');
     const address = url.searchParams.get('address') ?? '';
     const sep = address.lastIndexOf(':');
@@ -71,6 +110,15 @@ export async function startWsProxy(options: { port?: number } = {}): Promise<WsP
       // PGlite's socket server keeps the connection open after Terminate;
       // closing our side lets the client's end() resolve.
       if (isTerminate(chunk)) tcp.end();
+      if (drop && ++frames === drop.afterFrames) {
+        current.fired++;
+        // Give Postgres the frame, then cut both sides as a network failure would.
+        setTimeout(() => {
+          tcp.destroy();
+          if (drop.mode === 'reset') ws.terminate();
+          else ws.close();
+        }, 1);
+      }
     });
     ws.on('close', () => tcp.destroy());
     ws.on('error', () => tcp.destroy());
