@@ -10,6 +10,8 @@ export type Db = Pick<Client, 'query'>;
 
 /** Longest wait for a connection. */
 const CONNECT_TIMEOUT_MS = 10_000;
+/** Longest wait for the connection to close. */
+const CLOSE_TIMEOUT_MS = 2_000;
 /**
  * Longest wait for one query's answer (a load's batch included); lock waits
  * are bounded more tightly where they can happen (lock_timeout).
@@ -46,8 +48,18 @@ export async function withDb<T>(
   try {
     return await fn(client);
   } finally {
-    await client.end().catch(() => undefined);
+    // After the connection was lost the driver's end() may never settle.
+    await bounded(client.end(), CLOSE_TIMEOUT_MS).catch(() => undefined);
   }
+}
+
+/** Resolves or rejects like `promise`, or rejects after `ms`. */
+function bounded<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 /** Runs `fn` inside a transaction on `db`. */
