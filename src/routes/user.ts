@@ -333,10 +333,11 @@ export function registerUserRoutes(app: App): void {
     const config = c.get('config');
     c.header('Cache-Control', 'no-store');
     const fail = (error: string) => jsonp(c, { success: false, error });
-    const user = await tokenUser(c);
-    if ('error' in user) return fail(user.error);
+    // Parameters first, as /user/update: an oversized one is a 400 whatever the token.
     const name = (await param(c, 'name')) ?? '';
     const expires = expiryFrom(await param(c, 'expires_in_days'), new Date());
+    const user = await tokenUser(c);
+    if ('error' in user) return fail(user.error);
     if (!isValidKeyName(name)) return fail(API_KEY_ERRORS.invalidName);
     if (expires === 'invalid') return fail(API_KEY_ERRORS.invalidExpiry);
     const created = await withDb(config, (db) =>

@@ -164,6 +164,8 @@ describe('/user/api_keys: create and list', () => {
     expect(res.status).toBe(400);
     expect(await res.json()).toEqual({ error: expect.stringContaining('name') });
     expect(await storedKeys(user.id)).toEqual([]);
+    // As /user/update: the parameter is refused before the token is looked at.
+    expect((await call('/user/api_keys', form({ name: 'n'.repeat(9000) }))).status).toBe(400);
   });
 
   it('refuses more unexpired keys than OS_USER_API_KEYS_MAX; revoking or expiry frees a slot', async () => {
