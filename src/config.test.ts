@@ -30,6 +30,14 @@ describe('configuration', () => {
     expect(() => parseConfig({ ...minimal, OS_CONDUCTOR_ENGINE: 'mysql://x' })).toThrow(/OS_CONDUCTOR_ENGINE/);
   });
 
+  it('reads OS_USER_API_KEYS_MAX as a positive count (20 by default)', () => {
+    expect(parseConfig(minimal).OS_USER_API_KEYS_MAX).toBe(20);
+    expect(parseConfig({ ...minimal, OS_USER_API_KEYS_MAX: '5' }).OS_USER_API_KEYS_MAX).toBe(5);
+    for (const bad of ['0', '-1', '2.5', 'many']) {
+      expect(() => parseConfig({ ...minimal, OS_USER_API_KEYS_MAX: bad })).toThrow(/OS_USER_API_KEYS_MAX: must be a positive whole number$/);
+    }
+  });
+
   it('splits comma-separated lists', () => {
     const config = parseConfig({ ...minimal, OS_FRONTEND_ORIGINS: 'https://a.example, https://b.example,' });
     expect(config.OS_FRONTEND_ORIGINS).toEqual(['https://a.example', 'https://b.example']);

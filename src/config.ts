@@ -32,6 +32,21 @@ const seconds = (fallback: number) =>
       return n;
     });
 
+/** A positive whole number (a count), `fallback` when unset. */
+const count = (fallback: number) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v === '') return fallback;
+      const n = Number(v);
+      if (!Number.isInteger(n) || n <= 0) {
+        ctx.addIssue({ code: 'custom', message: 'must be a positive whole number' });
+        return z.NEVER;
+      }
+      return n;
+    });
+
 const optionalUrl = z
   .string()
   .optional()
@@ -86,6 +101,8 @@ export const ConfigSchema = z.object({
   OS_UPLOAD_URL_TTL: seconds(3600),
   OS_API_CACHE: z.string().optional(),
   OS_CLIENT_API_KEYS: z.string().optional(),
+  /** Most unexpired named API keys (/user/api_keys) one user may hold. */
+  OS_USER_API_KEYS_MAX: count(20),
   /** Frontend origins allowed as login `next` targets (CORS is OS_CORS_ORIGINS alone). */
   OS_FRONTEND_ORIGINS: csv,
   /** The one CORS setting: `*` (the default) echoes any origin, as the original did; `null` never. */

@@ -31,7 +31,7 @@ const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
 const NINETY_MIB = 90 * 1024 * 1024;
 
 describe('bodies are bounded before they are parsed', () => {
-  it.each(['/package/publish', '/package/delete', '/package/run-hooks', '/package/upload', '/user/update', '/user/authenticate_api_key'])(
+  it.each(['/package/publish', '/package/delete', '/package/run-hooks', '/package/upload', '/user/update', '/user/authenticate_api_key', '/user/api_keys'])(
     'a 90 MiB form body announced to %s is answered 413 without being read',
     async (path) => {
       const { stream, state } = counted(NINETY_MIB, 'jwt=x&');

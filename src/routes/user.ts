@@ -1,5 +1,6 @@
 /**
- * /user/*: the original's identity endpoints (api.md §1.3 rows 1, 3–7).
+ * /user/*: the original's identity endpoints (api.md §1.3 rows 1, 3–7), and
+ * the named API keys (/user/api_keys, issue #12) with /user/update's token rules.
  * Thin: inputs are parsed here, the logic lives in src/identity and src/auth.
  */
 import { createRoute, z } from '@hono/zod-openapi';
@@ -8,9 +9,21 @@ import { signPermissionToken, signUserToken, verifyUserToken } from '../auth/tok
 import { withDb } from '../db/client.ts';
 import { CallbackParam, MAX_PARAM_LENGTH, param } from '../http/params.ts';
 import { jsonp } from '../http/respond.ts';
-import type { App } from '../http/types.ts';
+import type { App, AppEnv } from '../http/types.ts';
+import type { Context } from 'hono';
 import { matchApiKey, parseApiKeys } from '../identity/api-keys.ts';
 import { startLogin } from '../identity/login.ts';
+import {
+  API_KEY_ERRORS,
+  createUserApiKey,
+  expiryFrom,
+  isUserApiKey,
+  isValidKeyName,
+  listUserApiKeys,
+  MAX_EXPIRY_DAYS,
+  revokeUserApiKey,
+  useUserApiKey,
+} from '../identity/user-api-keys.ts';
 import { getPermissions, SERVICE_PATTERN } from '../identity/permissions.ts';
 import { isValidUsername, UPDATE_ERRORS } from '../identity/username.ts';
 import { ensureUser, getProfile, setUsername } from '../identity/users.ts';
@@ -126,13 +139,112 @@ const libRoute = createRoute({
 const apiKeyRoute = createRoute({
   method: 'post',
   path: '/user/authenticate_api_key',
-  summary: 'User token for an API key (header x-api-key)',
+  summary: 'User token for an API key (header x-api-key): a configured one or a named key from /user/api_keys',
   request: { headers: z.object({ 'x-api-key': z.string().optional() }) },
   responses: {
     200: { description: 'User token', content: { 'application/json': { schema: z.object({ token: z.string() }) } } },
-    401: { description: 'Missing or unknown key', content: { 'application/json': { schema: z.object({ error: z.string() }) } } },
+    401: { description: 'Missing, unknown, revoked or expired key', content: { 'application/json': { schema: z.object({ error: z.string() }) } } },
   },
 });
+
+const ApiKeySchema = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    created: z.string(),
+    last_used: z.string().nullable(),
+    expires: z.string().nullable(),
+  })
+  .openapi('ApiKey');
+const Failure = z.object({ success: z.literal(false), error: z.string() });
+const failureNote =
+  'Business errors are HTTP 200 with success false, as on /user/update: a missing, bad or wrong-kind token (`No token`, `Not authenticated`), a user without a profile (`Unknown User`)';
+
+const createApiKeyRoute = createRoute({
+  method: 'post',
+  path: '/user/api_keys',
+  summary: 'Create a named API key (shown once)',
+  description:
+    'The answer holds the key itself (`osk_…`), the only time it is shown; only its SHA-256 is stored. Use it at `/user/authenticate_api_key` (header `x-api-key`).',
+  request: {
+    query: z.object({
+      jwt: jwtParam,
+      name: z.string().max(MAX_PARAM_LENGTH).optional().openapi({
+        description: "1-64 letters, digits, space, '.', '_', '-' (no leading or trailing space), unique among your keys; query or form body",
+      }),
+      expires_in_days: z.string().max(MAX_PARAM_LENGTH).optional().openapi({
+        description: `Lifetime in whole days, 1-${MAX_EXPIRY_DAYS}; absent: until revoked`,
+      }),
+      callback: callbackParam,
+    }),
+  },
+  responses: {
+    200: {
+      description: `The key and its record; or ${failureNote}, an invalid name or expiry, a name already used, too many keys (OS_USER_API_KEYS_MAX)`,
+      content: {
+        'application/json': {
+          schema: z.union([z.object({ success: z.literal(true), key: z.string(), api_key: ApiKeySchema }), Failure]),
+        },
+      },
+    },
+    400: raw,
+  },
+});
+
+const listApiKeysRoute = createRoute({
+  method: 'get',
+  path: '/user/api_keys',
+  summary: 'The named API keys of the user (never the keys themselves)',
+  request: { query: z.object({ jwt: jwtParam, callback: callbackParam }) },
+  responses: {
+    200: {
+      description: `The keys, oldest first, expired ones included; or ${failureNote}`,
+      content: {
+        'application/json': {
+          schema: z.union([z.object({ success: z.literal(true), api_keys: z.array(ApiKeySchema) }), Failure]),
+        },
+      },
+    },
+    400: raw,
+  },
+});
+
+const revokeRequest = {
+  params: z.object({ id: z.string().max(MAX_PARAM_LENGTH).openapi({ description: 'The key id from the list' }) }),
+  query: z.object({ jwt: jwtParam, callback: callbackParam }),
+};
+const revokeResponses = {
+  200: {
+    description: `Revoked: the key stops working at once; or ${failureNote}, \`${API_KEY_ERRORS.unknownKey}\` for an id that is not one of your keys`,
+    content: { 'application/json': { schema: z.union([z.object({ success: z.literal(true) }), Failure]) } },
+  },
+  400: raw,
+};
+
+const revokeApiKeyRoute = createRoute({
+  method: 'delete',
+  path: '/user/api_keys/{id}',
+  summary: 'Revoke a named API key',
+  request: revokeRequest,
+  responses: revokeResponses,
+});
+
+const revokeApiKeyPostRoute = createRoute({
+  method: 'post',
+  path: '/user/api_keys/{id}/revoke',
+  summary: 'Revoke a named API key (for clients that cannot send DELETE)',
+  request: revokeRequest,
+  responses: revokeResponses,
+});
+
+/** The user of the `jwt` parameter, or /user/update's error for a missing or bad token. */
+async function tokenUser(c: Context<AppEnv>): Promise<{ userid: string } | { error: string }> {
+  const config = c.get('config');
+  const jwt = await param(c, 'jwt');
+  if (!jwt) return { error: UPDATE_ERRORS.noToken };
+  const claims = await verifyUserToken(await getSigningKeys(config), config, jwt);
+  return claims ? { userid: claims.userid } : { error: UPDATE_ERRORS.notAuthenticated };
+}
 
 export function registerUserRoutes(app: App): void {
   app.openapi(checkRoute, async (c) => {
@@ -174,20 +286,18 @@ export function registerUserRoutes(app: App): void {
 
   app.openapi(updateRoute, async (c) => {
     const config = c.get('config');
-    const jwt = await param(c, 'jwt');
     const username = await param(c, 'username');
     const fail = (error: string) => jsonp(c, { success: false, error });
-    if (!jwt) return fail(UPDATE_ERRORS.noToken);
-    const claims = await verifyUserToken(await getSigningKeys(config), config, jwt);
-    if (!claims) return fail(UPDATE_ERRORS.notAuthenticated);
+    const user = await tokenUser(c);
+    if ('error' in user) return fail(user.error);
     const outcome = await withDb(config, async (db) => {
-      const profile = await getProfile(db, claims.userid);
+      const profile = await getProfile(db, user.userid);
       if (!profile) return 'unknown-user' as const;
       // Other profile fields are ignored silently, as in the original.
       if (username === undefined) return 'ok' as const;
       if (profile.username !== null) return 'already-set' as const;
       if (!isValidUsername(username)) return 'invalid' as const;
-      return setUsername(db, claims.userid, username);
+      return setUsername(db, user.userid, username);
     });
     switch (outcome) {
       case 'ok':
@@ -219,11 +329,61 @@ export function registerUserRoutes(app: App): void {
     });
   });
 
+  app.openapi(createApiKeyRoute, async (c) => {
+    const config = c.get('config');
+    c.header('Cache-Control', 'no-store');
+    const fail = (error: string) => jsonp(c, { success: false, error });
+    // Parameters first, as /user/update: an oversized one is a 400 whatever the token.
+    const name = (await param(c, 'name')) ?? '';
+    const expires = expiryFrom(await param(c, 'expires_in_days'), new Date());
+    const user = await tokenUser(c);
+    if ('error' in user) return fail(user.error);
+    if (!isValidKeyName(name)) return fail(API_KEY_ERRORS.invalidName);
+    if (expires === 'invalid') return fail(API_KEY_ERRORS.invalidExpiry);
+    const created = await withDb(config, (db) =>
+      createUserApiKey(db, user.userid, name, expires, config.OS_USER_API_KEYS_MAX),
+    );
+    switch (created) {
+      case 'unknown-user':
+        return fail(UPDATE_ERRORS.unknownUser);
+      case 'too-many':
+        return fail(API_KEY_ERRORS.tooMany);
+      case 'name-taken':
+        return fail(API_KEY_ERRORS.nameTaken);
+      default:
+        return jsonp(c, { success: true, key: created.key, api_key: created.info });
+    }
+  });
+
+  app.openapi(listApiKeysRoute, async (c) => {
+    c.header('Cache-Control', 'no-store');
+    const user = await tokenUser(c);
+    if ('error' in user) return jsonp(c, { success: false, error: user.error });
+    const keys = await withDb(c.get('config'), (db) => listUserApiKeys(db, user.userid));
+    if (keys === 'unknown-user') return jsonp(c, { success: false, error: UPDATE_ERRORS.unknownUser });
+    return jsonp(c, { success: true, api_keys: keys });
+  });
+
+  const revoke = async (c: Context<AppEnv>) => {
+    c.header('Cache-Control', 'no-store');
+    const user = await tokenUser(c);
+    if ('error' in user) return jsonp(c, { success: false, error: user.error });
+    const outcome = await withDb(c.get('config'), (db) => revokeUserApiKey(db, user.userid, c.req.param('id') ?? ''));
+    if (outcome === 'ok') return jsonp(c, { success: true });
+    return jsonp(c, { success: false, error: outcome === 'unknown-user' ? UPDATE_ERRORS.unknownUser : API_KEY_ERRORS.unknownKey });
+  };
+  app.openapi(revokeApiKeyRoute, revoke);
+  app.openapi(revokeApiKeyPostRoute, revoke);
+
   app.openapi(apiKeyRoute, async (c) => {
     const config = c.get('config');
-    const userid = await matchApiKey(parseApiKeys(config.OS_CLIENT_API_KEYS), c.req.header('x-api-key'));
+    const presented = c.req.header('x-api-key');
+    // Configured keys first (as before); a named key costs a query only when it has the shape of one.
+    const configured = await matchApiKey(parseApiKeys(config.OS_CLIENT_API_KEYS), presented);
+    const userid =
+      configured ?? (isUserApiKey(presented) ? await withDb(config, (db) => useUserApiKey(db, presented)) : null);
     if (!userid) return c.json({ error: 'Unauthorized' }, 401);
-    await withDb(config, (db) => ensureUser(db, userid));
+    if (configured) await withDb(config, (db) => ensureUser(db, configured));
     const token = await signUserToken(await getSigningKeys(config), config, userid, config.OS_API_KEY_TOKEN_TTL);
     c.header('Cache-Control', 'no-store');
     return c.json({ token }, 200);

@@ -10,13 +10,14 @@ import registrySearch from './0005_registry_search.ts';
 import loginHop from './0006_login_hop.ts';
 import loadDialect from './0007_load_dialect.ts';
 import loadLifecycle from './0008_load_lifecycle.ts';
+import userApiKeys from './0009_user_api_keys.ts';
 
 export interface Migration {
   id: string;
   sql: string;
 }
 
-export const MIGRATIONS: Migration[] = [identity, registry, loader, registrySearch, loginHop, loadDialect, loadLifecycle];
+export const MIGRATIONS: Migration[] = [identity, registry, loader, registrySearch, loginHop, loadDialect, loadLifecycle, userApiKeys];
 
 interface Queryable {
   query(text: string, params?: unknown[]): Promise<{ rows: Record<string, unknown>[] }>;
