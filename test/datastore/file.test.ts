@@ -200,3 +200,32 @@ describe('presignDownload against the real S3 server', () => {
     expect((await fetch(url)).status).toBe(200);
   });
 });
+
+describe('what readers are told in private mode (OS_DATASTORE_PRIVATE)', () => {
+  const privateMode = { ...env, OS_DATASTORE_PRIVATE: 'true' } as Env;
+
+  async function hitOf(e: Env, id: string): Promise<{ origin_url: string; package: { resources: { path: string }[] } }> {
+    const res = await callWith(e, `/search/package?id=${encodeURIComponent(JSON.stringify(id))}`);
+    expect(res.status).toBe(200);
+    const hits = (await res.json()) as { origin_url: string; package: { resources: { path: string }[] } }[];
+    expect(hits).toHaveLength(1);
+    return hits[0]!;
+  }
+
+  it('search names the descriptor by its read link; resource paths resolved against it download the file', async () => {
+    const pkg = await registered();
+    const hit = await hitOf(privateMode, `${pkg.owner}:${pkg.name}`);
+    const base = config().OS_BASE_URL;
+    expect(hit.origin_url).toBe(`${base}/datastore/file/${pkg.owner}/${pkg.name}/datapackage.json`);
+    // os-viewer's "raw data" link: url.resolve(__origin_url, resources[].path).
+    const link = new URL(hit.package.resources[0]!.path, hit.origin_url).href;
+    expect(link.startsWith(`${base}/datastore/file/`)).toBe(true);
+    const res = await callWith(privateMode, link.slice(base.length), { redirect: 'manual' });
+    expect(await follow(res)).toEqual({ status: 200, text: CSV });
+  });
+
+  it('public mode shows the stored bucket URL, unchanged', async () => {
+    const pkg = await registered();
+    expect((await hitOf(env as Env, `${pkg.owner}:${pkg.name}`)).origin_url).toBe(pkg.descriptorUrl);
+  });
+});
