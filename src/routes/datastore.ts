@@ -93,7 +93,7 @@ const FILE_DOC =
   'A redirect (302) to a presigned GET of a package file, valid OS_DATASTORE_READ_URL_TTL seconds, when the caller may ' +
   'see the package: published and loaded, or the owner with a user token in `jwt`. Only a package\'s datapackage.json ' +
   '(its origin_url) and its resources, inside the datastore bucket and the package owner\'s folder, are signed. ' +
-  'Unknown files and packages the caller may not see get the same 404.';
+  'Unknown files, URLs outside the bucket and packages the caller may not see get the same 404.';
 
 const FileQuery = z.object({
   jwt: z.string().max(MAX_PARAM_LENGTH).optional().openapi({ description: 'User token; the owner reads unpublished packages.' }),
@@ -104,8 +104,13 @@ const fileResponses = {
     description: 'Location: the presigned GET URL (Cache-Control: no-store)',
     headers: z.object({ Location: z.string().openapi({ description: 'Presigned GET of the file in the bucket' }) }),
   },
-  400: { description: 'Not a file URL inside the datastore bucket (other origin or bucket, traversal, query)', content: { 'application/json': { schema: ErrorBody } } },
-  404: { description: 'No such package file, or the caller may not see its package', content: { 'application/json': { schema: ErrorBody } } },
+  400: { description: 'No url (the query form)', content: { 'application/json': { schema: ErrorBody } } },
+  404: {
+    description:
+      'Not a file of a package the caller may see: outside the datastore bucket (another origin or bucket, a traversal step, a query), ' +
+      'no registered package lists it, or its package is private or not loaded',
+    content: { 'application/json': { schema: ErrorBody } },
+  },
   503: errors[503],
 };
 
@@ -142,18 +147,21 @@ const fileByPathRoute = createRoute({
   responses: fileResponses,
 });
 
+const NOT_FOUND = { error: 'file not found' };
+
 /** Redirects to a presigned GET of `file` when the holder of user token `jwt` may read it; else the 404. */
 async function readFile(c: Context<AppEnv>, file: FileKey | null): Promise<Response> {
   const config = c.get('config');
   const target = storageTarget(config);
-  if (file === null) return c.json({ error: 'url must name a file inside the datastore bucket' }, 400);
+  // Presigned links are credentials for a while, and the answer depends on the token: no shared cache.
+  c.header('Cache-Control', 'no-store');
+  // Outside the bucket is no package's file either: one 404 for every refusal (schema-valid input is never a 400).
+  if (file === null) return c.json(NOT_FOUND, 404);
   const jwt = boundedToken(c.req.query('jwt'));
   // An invalid or expired token, or a permission token, reads as anonymous (as search does).
   const user = jwt ? await verifyUserToken(await getSigningKeys(config), config, jwt) : null;
   const packages = await withDb(config, (db) => fileFactsOf(db, file.owner));
-  // Presigned links are credentials for a while, and the answer depends on the token: no shared cache.
-  c.header('Cache-Control', 'no-store');
-  if (!mayReadFile(target, file, packages, user?.userid ?? null)) return c.json({ error: 'file not found' }, 404);
+  if (!mayReadFile(target, file, packages, user?.userid ?? null)) return c.json(NOT_FOUND, 404);
   const location = await presignDownload(target, { key: file.key, expiresIn: config.OS_DATASTORE_READ_URL_TTL });
   return c.redirect(location, 302);
 }

@@ -143,12 +143,18 @@ describe('GET /datastore/file', () => {
     ['a query string', (u: string) => `${u}?X-Amz-Expires=1`],
     ['no URL at all', () => 'not a url'],
     ['a folder only', (u: string) => u.slice(0, u.indexOf('/data/budget.csv'))],
-  ])('refuses %s with 400 and signs nothing', async (_what, change) => {
+  ])('refuses %s with the 404 and signs nothing', async (_what, change) => {
     const pkg = await registered();
-    const res = await call(byUrl(change(pkg.csvUrl)));
-    expect(res.status).toBe(400);
+    const res = await call(byUrl(change(pkg.csvUrl), await userToken(pkg.owner)));
+    expect(res.status).toBe(404);
     expect(res.headers.get('location')).toBeNull();
-    expect(await res.json()).toEqual({ error: expect.any(String) });
+    expect(await res.json()).toEqual({ error: 'file not found' });
+  });
+
+  it('answers 400 without a url', async () => {
+    const res = await call('/datastore/file');
+    expect(res.status).toBe(400);
+    expect(await res.json()).toEqual({ error: 'url is required' });
   });
 
   it.each([
@@ -157,10 +163,10 @@ describe('GET /datastore/file', () => {
     ['an encoded backslash', (o: string, n: string) => `/datastore/file/${o}/${n}/data%5Cbudget.csv`],
     ['a bad escape', (o: string, n: string) => `/datastore/file/${o}/${n}/%E0%A4%A`],
     ['no file path', (o: string) => `/datastore/file/${o}`],
-  ])('refuses the path form with %s (400)', async (_what, link) => {
+  ])('refuses the path form with %s (404)', async (_what, link) => {
     const pkg = await registered();
-    const res = await call(link(pkg.owner, pkg.name));
-    expect(res.status).toBe(400);
+    const res = await call(`${link(pkg.owner, pkg.name)}?jwt=${await userToken(pkg.owner)}`);
+    expect(res.status).toBe(404);
     expect(res.headers.get('location')).toBeNull();
   });
 
