@@ -41,12 +41,13 @@ const LinkConfig = ConfigSchema.pick({
  */
 export function readerLinkSettings(): ReaderLinks | null {
   loadDotEnv();
+  // Public mode reads no other setting, so it cannot fail on one.
+  if (!ConfigSchema.shape.OS_DATASTORE_PRIVATE.parse(process.env.OS_DATASTORE_PRIVATE)) return null;
   const parsed = LinkConfig.safeParse(process.env);
   if (!parsed.success) {
     throw new Error(`invalid configuration: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
   }
   const { OS_BASE_URL, ...rest } = parsed.data;
-  if (!rest.OS_DATASTORE_PRIVATE) return null;
   if (!OS_BASE_URL) throw new Error('OS_DATASTORE_PRIVATE is on: OS_BASE_URL is needed for the read links');
   return readerLinksOf({ ...rest, OS_BASE_URL });
 }
