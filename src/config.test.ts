@@ -9,6 +9,8 @@ describe('configuration', () => {
     expect(config.OS_BASE_URL).toBe('https://openspending.example');
     expect(config.OS_ES_PACKAGES_INDEX_NAME).toBe('packages');
     expect(config.OS_UPLOAD_URL_TTL).toBe(3600);
+    expect(config.OS_DATASTORE_PRIVATE).toBe(false);
+    expect(config.OS_DATASTORE_READ_URL_TTL).toBe(300);
     expect(config.OS_DEFAULT_PERMISSIONS).toEqual({ 'os.datastore': { 'datapackage-upload': true } });
     expect(config.OS_FRONTEND_ORIGINS).toEqual([]);
   });

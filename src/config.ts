@@ -99,6 +99,14 @@ export const ConfigSchema = z.object({
   OS_STORAGE_BUCKET_NAME: z.string().optional(),
   /** Lifetime of presigned upload URLs (the original used 3 days). */
   OS_UPLOAD_URL_TTL: seconds(3600),
+  /**
+   * The bucket is not publicly readable: readers get package files through
+   * GET /datastore/file (a redirect to a presigned GET). Off: the public-read
+   * bucket of the original; /datastore/file works in both modes.
+   */
+  OS_DATASTORE_PRIVATE: flag,
+  /** Lifetime of the presigned GET links /datastore/file redirects to. */
+  OS_DATASTORE_READ_URL_TTL: seconds(300),
   OS_API_CACHE: z.string().optional(),
   OS_CLIENT_API_KEYS: z.string().optional(),
   /** Most unexpired named API keys (/user/api_keys) one user may hold. */

@@ -11,6 +11,19 @@ describe('API documentation', () => {
     expect(typeof doc.paths).toBe('object');
   });
 
+  it('lists GET /datastore/file in both forms, with its redirect and its 404', async () => {
+    const doc = (await (await call('/openapi.json')).json()) as {
+      paths: Record<string, { get?: { responses: Record<string, unknown>; parameters?: { name: string }[] } }>;
+    };
+    const byUrl = doc.paths['/datastore/file']?.get;
+    const byPath = doc.paths['/datastore/file/{owner}/{name}/{path}']?.get;
+    for (const op of [byUrl, byPath]) {
+      expect(Object.keys(op?.responses ?? {})).toEqual(expect.arrayContaining(['302', '400', '404', '503']));
+      expect(op?.parameters?.map((p) => p.name)).toContain('jwt');
+    }
+    expect(byUrl?.parameters?.map((p) => p.name)).toContain('url');
+  });
+
   it('serves a human-readable reference page', async () => {
     const res = await call('/docs');
     expect(res.status).toBe(200);

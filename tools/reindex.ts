@@ -9,7 +9,7 @@ import { target } from '../src/search/elasticsearch/index.ts';
 import { reindex } from '../src/search/elasticsearch/reindex.ts';
 import { connectNode } from './lib/db.ts';
 import { progressBar } from './lib/progress.ts';
-import { databaseUrl, indexSettings, postgresRegistryReader } from './lib/search-index.ts';
+import { databaseUrl, indexSettings, postgresRegistryReader, readerLinkSettings } from './lib/search-index.ts';
 
 const HELP = `Usage: npm run tools:reindex -- [--drop-backup] [--replace-concrete-index]
 
@@ -40,7 +40,7 @@ async function main(): Promise<void> {
   const bar = progressBar(`reindex ${index}`);
   const started = performance.now();
   try {
-    const report = await reindex(target(url, index), postgresRegistryReader(db.client), {
+    const report = await reindex(target(url, index), postgresRegistryReader(db.client, readerLinkSettings()), {
       dropBackup: args.includes('--drop-backup'),
       replaceConcreteIndex: args.includes('--replace-concrete-index'),
       onProgress: (done, total) => bar.update(done, total),

@@ -43,6 +43,7 @@ describe('storageTarget', () => {
     ['a bucket with a slash', { OS_STORAGE_BUCKET_NAME: 'a/b' }, /not a valid bucket name/],
     ['a bucket in upper case', { OS_STORAGE_BUCKET_NAME: 'Data' }, /not a valid bucket name/],
     ['a TTL over 7 days', { OS_UPLOAD_URL_TTL: String(MAX_PRESIGN_SECONDS + 1) }, /OS_UPLOAD_URL_TTL/],
+    ['a read link TTL over 7 days', { OS_DATASTORE_READ_URL_TTL: String(MAX_PRESIGN_SECONDS + 1) }, /OS_DATASTORE_READ_URL_TTL/],
   ];
   it.each(refused)('refuses %s with a ConfigError (the app answers 503)', (_what, overrides, message) => {
     const config = parseConfig({ ...BASE, ...overrides });

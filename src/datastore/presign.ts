@@ -1,6 +1,6 @@
 /**
- * Presigned PUT URLs for the datastore bucket (SigV4 query signing with
- * aws4fetch). This file is the trust boundary between a checked upload
+ * Presigned PUT URLs for the datastore bucket, and presigned GETs for
+ * reading a private bucket (SigV4 query signing with aws4fetch). This file is the trust boundary between a checked upload
  * request and the storage: keep it small enough to audit in one sitting.
  *
  * What a URL allows: one PUT of one key, in OS_STORAGE_BUCKET_NAME on
@@ -48,6 +48,9 @@ export function storageTarget(config: Config): StorageTarget {
   if (!BUCKET.test(bucket)) throw new ConfigError('OS_STORAGE_BUCKET_NAME is not a valid bucket name');
   if (config.OS_UPLOAD_URL_TTL > MAX_PRESIGN_SECONDS) {
     throw new ConfigError(`OS_UPLOAD_URL_TTL must be at most ${MAX_PRESIGN_SECONDS} seconds (SigV4 limit)`);
+  }
+  if (config.OS_DATASTORE_READ_URL_TTL > MAX_PRESIGN_SECONDS) {
+    throw new ConfigError(`OS_DATASTORE_READ_URL_TTL must be at most ${MAX_PRESIGN_SECONDS} seconds (SigV4 limit)`);
   }
   return {
     scheme: config.OS_S3_SCHEME,
@@ -122,4 +125,32 @@ export async function presignUpload(target: StorageTarget, request: PresignReque
   const uploadQuery: Record<string, [string]> = {};
   for (const [name, value] of signed.url.searchParams) uploadQuery[name] = [value];
   return { uploadUrl: `${signed.url.origin}${signed.url.pathname}`, uploadQuery };
+}
+
+/**
+ * Signs one GET of one key (what /datastore/file redirects to): the URL
+ * allows reading that object, and nothing else, until it expires. The key
+ * must be checked (paths.ts objectKey) and belong to a package the caller may
+ * see; that decision is the caller's.
+ */
+export async function presignDownload(
+  target: StorageTarget,
+  request: Pick<PresignRequest, 'key' | 'expiresIn' | 'now'>,
+): Promise<string> {
+  if (!Number.isInteger(request.expiresIn) || request.expiresIn < 1 || request.expiresIn > MAX_PRESIGN_SECONDS) {
+    throw new RangeError('expiresIn out of range');
+  }
+  const url = new URL(`${bucketUrl(target)}/${encodeObjectKey(request.key)}`);
+  url.searchParams.set('X-Amz-Expires', String(request.expiresIn));
+  const signer = new AwsV4Signer({
+    method: 'GET',
+    url: url.toString(),
+    accessKeyId: target.accessKeyId,
+    secretAccessKey: target.secretAccessKey,
+    service: 's3',
+    region: target.region,
+    datetime: amzDate(request.now ?? new Date()),
+    signQuery: true,
+  });
+  return (await signer.sign()).url.toString();
 }

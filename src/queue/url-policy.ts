@@ -41,7 +41,7 @@ export function policyFromConfig(
 }
 
 /** True when the raw path hides a parent-directory step or a backslash. */
-function hasTraversal(raw: string): boolean {
+export function hasTraversal(raw: string): boolean {
   const path = raw.replace(/^[a-z]+:\/\/[^/]*/i, '').split(/[?#]/)[0] ?? '';
   let decoded = path;
   try {

@@ -19,6 +19,7 @@
 import type { Client } from '@neondatabase/serverless';
 import type { Config } from '../config.ts';
 import { transaction, withDb } from '../db/client.ts';
+import { readerLinksOf, readerView } from '../datastore/reader-links.ts';
 import { mirrorToIndex, removeFromIndex } from '../search/elasticsearch/index.ts';
 import type { RegistryDocument } from './registry.ts';
 
@@ -31,8 +32,10 @@ export interface IndexWriter {
 /** The ElasticSearch writer when OS_ELASTICSEARCH_ADDRESS is set, else null. */
 export function indexWriterFor(config: Config): IndexWriter | null {
   if (!config.OS_ELASTICSEARCH_ADDRESS) return null;
+  // os-api serves the index's origin_url to readers (os-viewer): read links when the bucket is private.
+  const links = readerLinksOf(config);
   return {
-    save: (doc) => mirrorToIndex(config, doc),
+    save: (doc) => mirrorToIndex(config, readerView(doc, links)),
     remove: (id) => removeFromIndex(config, id),
   };
 }

@@ -67,6 +67,27 @@ export async function getPackage(db: Queryable, id: string): Promise<RegistryDoc
   return rows[0] ? (rows[0].doc as RegistryDocument) : null;
 }
 
+/**
+ * What decides who may read the files of `owner`'s packages: origin_url,
+ * loaded, and package.{owner,private,resources} of each (not whole documents:
+ * models can be large).
+ */
+export async function fileFactsOf(
+  db: Queryable,
+  owner: string,
+): Promise<Pick<RegistryDocument, 'origin_url' | 'loaded' | 'package'>[]> {
+  const { rows } = await db.query(
+    `SELECT jsonb_build_object(
+       'origin_url', doc -> 'origin_url', 'loaded', doc -> 'loaded',
+       'package', jsonb_build_object('owner', doc #> '{package,owner}', 'private', doc #> '{package,private}',
+                                     'resources', doc #> '{package,resources}')
+     ) AS facts
+     FROM packages WHERE owner = $1`,
+    [owner],
+  );
+  return rows.map((r) => r.facts as Pick<RegistryDocument, 'origin_url' | 'loaded' | 'package'>);
+}
+
 /** `true`/`false` publish or hide; `toggle` flips the current state. */
 export type PublishMode = 'true' | 'false' | 'toggle';
 

@@ -1,6 +1,7 @@
 /**
- * /datastore/*: upload authorisation (presigned PUT URLs) and the user's
- * datastore prefixes. Thin: token and body plumbing here, the rules in
+ * /datastore/*: upload authorisation (presigned PUT URLs), the user's
+ * datastore prefixes, and reads of package files (redirects to presigned
+ * GETs, for a bucket that is not publicly readable). Thin: token and body plumbing here, the rules in
  * src/datastore/.
  *
  * Wire notes (api.md §1.3 rows 8–9, §3 quirks 2–7 and 23):
@@ -17,8 +18,12 @@ import { createRoute, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { getSigningKeys } from '../auth/keys.ts';
 import { authorizeUpload, uploaderOf } from '../datastore/authorize.ts';
+import { fileOfUrl, keyOfSegments, mayReadFile, type FileKey } from '../datastore/files.ts';
 import { datastorePrefixes } from '../datastore/prefixes.ts';
-import { storageTarget } from '../datastore/presign.ts';
+import { presignDownload, storageTarget } from '../datastore/presign.ts';
+import { verifyUserToken } from '../auth/tokens.ts';
+import { withDb } from '../db/client.ts';
+import { fileFactsOf } from '../registry/registry.ts';
 import { AuthorizeRequest, AuthorizeResponse, ErrorBody, InfoResponse } from '../datastore/schema.ts';
 import { MAX_PARAM_LENGTH } from '../http/params.ts';
 import { requestText } from '../http/request-body.ts';
@@ -84,6 +89,83 @@ const infoRoute = createRoute({
   },
 });
 
+const FILE_DOC =
+  'A redirect (302) to a presigned GET of a package file, valid OS_DATASTORE_READ_URL_TTL seconds, when the caller may ' +
+  'see the package: published and loaded, or the owner with a user token in `jwt`. Only a package\'s datapackage.json ' +
+  '(its origin_url) and its resources, inside the datastore bucket and the package owner\'s folder, are signed. ' +
+  'Unknown files, URLs outside the bucket and packages the caller may not see get the same 404.';
+
+const FileQuery = z.object({
+  jwt: z.string().max(MAX_PARAM_LENGTH).optional().openapi({ description: 'User token; the owner reads unpublished packages.' }),
+});
+
+const fileResponses = {
+  302: {
+    description: 'Location: the presigned GET URL (Cache-Control: no-store)',
+    headers: z.object({ Location: z.string().openapi({ description: 'Presigned GET of the file in the bucket' }) }),
+  },
+  400: { description: 'No url (the query form)', content: { 'application/json': { schema: ErrorBody } } },
+  404: {
+    description:
+      'Not a file of a package the caller may see: outside the datastore bucket (another origin or bucket, a traversal step, a query), ' +
+      'no registered package lists it, or its package is private or not loaded',
+    content: { 'application/json': { schema: ErrorBody } },
+  },
+  503: errors[503],
+};
+
+const fileByUrlRoute = createRoute({
+  method: 'get',
+  path: '/datastore/file',
+  tags: ['datastore'],
+  summary: 'Read a package file by its URL in the bucket',
+  description: `${FILE_DOC} \`url\` is the file's bucket URL as the registry and /datastore/ give it (origin_url, upload_url).`,
+  request: {
+    query: FileQuery.extend({
+      url: z.string().max(MAX_PARAM_LENGTH).openapi({ description: 'The file\'s URL inside the datastore bucket' }),
+    }),
+  },
+  responses: fileResponses,
+});
+
+const fileByPathRoute = createRoute({
+  method: 'get',
+  path: '/datastore/file/{owner}/{name}/{path}',
+  tags: ['datastore'],
+  summary: 'Read a package file by its path in the bucket',
+  description:
+    `${FILE_DOC} The path form <owner>/<name>/<path> is the object key, each segment percent-encoded; relative ` +
+    'resource paths resolve against a descriptor link of this form.',
+  request: {
+    params: z.object({
+      owner: z.string().openapi({ description: 'Owner folder (user id)' }),
+      name: z.string().openapi({ description: 'Dataset folder' }),
+      path: z.string().openapi({ description: 'Path inside the dataset folder; may contain further / segments' }),
+    }),
+    query: FileQuery,
+  },
+  responses: fileResponses,
+});
+
+const NOT_FOUND = { error: 'file not found' };
+
+/** Redirects to a presigned GET of `file` when the holder of user token `jwt` may read it; else the 404. */
+async function readFile(c: Context<AppEnv>, file: FileKey | null): Promise<Response> {
+  const config = c.get('config');
+  const target = storageTarget(config);
+  // Presigned links are credentials for a while, and the answer depends on the token: no shared cache.
+  c.header('Cache-Control', 'no-store');
+  // Outside the bucket is no package's file either: one 404 for every refusal (schema-valid input is never a 400).
+  if (file === null) return c.json(NOT_FOUND, 404);
+  const jwt = boundedToken(c.req.query('jwt'));
+  // An invalid or expired token, or a permission token, reads as anonymous (as search does).
+  const user = jwt ? await verifyUserToken(await getSigningKeys(config), config, jwt) : null;
+  const packages = await withDb(config, (db) => fileFactsOf(db, file.owner));
+  if (!mayReadFile(target, file, packages, user?.userid ?? null)) return c.json(NOT_FOUND, 404);
+  const location = await presignDownload(target, { key: file.key, expiresIn: config.OS_DATASTORE_READ_URL_TTL });
+  return c.redirect(location, 302);
+}
+
 /** Auth-Token header (an empty one counts as absent, as in the original), else `jwt`. */
 function tokenOf(c: Context<AppEnv>, formBody?: string): string | undefined {
   const header = c.req.header('auth-token');
@@ -122,7 +204,7 @@ async function handleAuthorize(c: Context<AppEnv>): Promise<Response> {
   return c.json(outcome.body, 200);
 }
 
-/** Registers POST /datastore/, POST /datastore/authorize and GET /datastore/info. */
+/** Registers POST /datastore/, POST /datastore/authorize, GET /datastore/file and GET /datastore/info. */
 export function registerDatastoreRoutes(app: App): void {
   for (const path of ['/datastore/', '/datastore/authorize']) {
     // Declared for the OpenAPI document only: the body must be read as JSON
@@ -130,6 +212,20 @@ export function registerDatastoreRoutes(app: App): void {
     app.openAPIRegistry.registerPath(authorizeRoute(path));
     app.post(path, handleAuthorize);
   }
+
+  app.openAPIRegistry.registerPath(fileByUrlRoute);
+  app.get('/datastore/file', (c) => {
+    const config = c.get('config');
+    const url = c.req.query('url');
+    if (url === undefined || url.length > MAX_PARAM_LENGTH) return c.json({ error: 'url is required' }, 400);
+    return readFile(c, fileOfUrl(storageTarget(config), url));
+  });
+  app.openAPIRegistry.registerPath(fileByPathRoute);
+  app.get('/datastore/file/*', (c) => {
+    // The raw path: segments stay percent-encoded until keyOfSegments checks them one by one.
+    const rest = new URL(c.req.url).pathname.slice('/datastore/file/'.length);
+    return readFile(c, keyOfSegments(rest.split('/')));
+  });
 
   app.openapi(infoRoute, async (c) => {
     const config = c.get('config');

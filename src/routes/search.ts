@@ -8,6 +8,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { getSigningKeys } from '../auth/keys.ts';
 import { verifyUserToken } from '../auth/tokens.ts';
+import { readerLinksOf, readerView } from '../datastore/reader-links.ts';
 import { CALLBACK_DOC } from '../http/params.ts';
 import { jsonError, jsonp } from '../http/respond.ts';
 import type { App } from '../http/types.ts';
@@ -106,7 +107,9 @@ export function registerSearchRoutes(app: App): void {
     try {
       const result = await backend.search(query);
       c.header('X-Total-Count', String(result.total));
-      return untyped(jsonp(c, result.hits));
+      // Private bucket: file URLs as read links (an index written in private mode has them already).
+      const links = readerLinksOf(config);
+      return untyped(jsonp(c, links ? result.hits.map((hit) => readerView(hit, links)) : result.hits));
     } catch (err) {
       // The original answered [] when the index failed; say why in the log.
       c.get('log')('error', 'search backend failed', { backend: backend.name, error: (err as Error).message });

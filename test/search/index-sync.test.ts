@@ -185,6 +185,20 @@ describeEs('index outbox against the real OpenSearch node', () => {
     expect(await getDocument(t, doc.id)).toBeNull();
     expect(await outboxRow(doc.id)).toBeNull();
   });
+
+  it('writes read links for bucket files when the bucket is private (os-api serves them as __origin_url)', async () => {
+    const owner = newUserId();
+    const bucket = `${config().OS_S3_SCHEME}://${config().OS_S3_HOSTNAME}:${config().OS_S3_PORT}/${config().OS_STORAGE_BUCKET_NAME}`;
+    const doc = registryDoc(owner, 'readers', {}, { origin_url: `${bucket}/${owner}/readers/datapackage.json` });
+    await seed(doc);
+    const index = freshIndexName();
+    const privateMode = { ...withIndex(ES_URL, index), OS_DATASTORE_PRIVATE: true };
+    await withDb(config(), (db) => syncIndex(db, indexWriterFor(privateMode), { ids: [doc.id] }));
+    const indexed = await getDocument(target(ES_URL!, index), doc.id);
+    expect(indexed?.origin_url).toBe(`${config().OS_BASE_URL}/datastore/file/${owner}/readers/datapackage.json`);
+    // The registry keeps the bucket URL (a status key and the hooks' payload).
+    expect((await registryRow(doc.id))?.origin_url).toBe(doc.origin_url);
+  });
 });
 
 describeEs('retryPendingIndexWrites (cron)', () => {

@@ -5,6 +5,7 @@
  */
 import type { Client } from '@neondatabase/serverless';
 import { ConfigSchema } from '../../src/config.ts';
+import { readerLinksOf, readerView, type ReaderLinks } from '../../src/datastore/reader-links.ts';
 import type { RegistryDocument } from '../../src/registry/registry.ts';
 import type { RegistryReader } from '../../src/search/elasticsearch/reindex.ts';
 import { loadDotEnv } from './dotenv.ts';
@@ -25,6 +26,32 @@ export function indexSettings(): { url: string; index: string } {
   return { url: parsed.data.OS_ELASTICSEARCH_ADDRESS, index: parsed.data.OS_ES_PACKAGES_INDEX_NAME };
 }
 
+const LinkConfig = ConfigSchema.pick({
+  OS_DATASTORE_PRIVATE: true,
+  OS_S3_SCHEME: true,
+  OS_S3_HOSTNAME: true,
+  OS_S3_PORT: true,
+  OS_STORAGE_BUCKET_NAME: true,
+}).extend({ OS_BASE_URL: ConfigSchema.shape.OS_BASE_URL.optional() });
+
+/**
+ * How indexed documents name package files (src/datastore/reader-links.ts):
+ * read links when OS_DATASTORE_PRIVATE is on, as the service's own index
+ * writes do; null in public mode.
+ */
+export function readerLinkSettings(): ReaderLinks | null {
+  loadDotEnv();
+  // Public mode reads no other setting, so it cannot fail on one.
+  if (!ConfigSchema.shape.OS_DATASTORE_PRIVATE.parse(process.env.OS_DATASTORE_PRIVATE)) return null;
+  const parsed = LinkConfig.safeParse(process.env);
+  if (!parsed.success) {
+    throw new Error(`invalid configuration: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  }
+  const { OS_BASE_URL, ...rest } = parsed.data;
+  if (!OS_BASE_URL) throw new Error('OS_DATASTORE_PRIVATE is on: OS_BASE_URL is needed for the read links');
+  return readerLinksOf({ ...rest, OS_BASE_URL });
+}
+
 /** The registry database URL (OS_CONDUCTOR_ENGINE). */
 export function databaseUrl(): string {
   loadDotEnv();
@@ -33,9 +60,9 @@ export function databaseUrl(): string {
   return url;
 }
 
-/** Reads the `packages` registry table for reindexing. */
-export function postgresRegistryReader(db: Pick<Client, 'query'>): RegistryReader {
-  const docs = (rows: Array<Record<string, unknown>>) => rows.map((r) => r.doc as RegistryDocument);
+/** Reads the `packages` registry table for reindexing (documents as readers see them: `links`). */
+export function postgresRegistryReader(db: Pick<Client, 'query'>, links: ReaderLinks | null = null): RegistryReader {
+  const docs = (rows: Array<Record<string, unknown>>) => rows.map((r) => readerView(r.doc as RegistryDocument, links));
   return {
     async count() {
       const { rows } = await db.query('SELECT count(*)::int AS n FROM packages');

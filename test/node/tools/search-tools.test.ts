@@ -36,7 +36,12 @@ interface Run {
 }
 
 /** Runs `tools/<tool>.ts` with the index name and the test services in its environment. */
-function runTool(tool: string, args: string[], index: string): { done: Promise<Run>; stderr(): string } {
+function runTool(
+  tool: string,
+  args: string[],
+  index: string,
+  settings: Record<string, string> = {},
+): { done: Promise<Run>; stderr(): string } {
   const child = spawn(`${ROOT}node_modules/.bin/tsx`, [`${ROOT}tools/${tool}.ts`, ...args], {
     cwd: ROOT,
     env: {
@@ -44,6 +49,7 @@ function runTool(tool: string, args: string[], index: string): { done: Promise<R
       OS_ELASTICSEARCH_ADDRESS: ES_URL ?? '',
       OS_ES_PACKAGES_INDEX_NAME: index,
       OS_CONDUCTOR_ENGINE: bindings.OS_CONDUCTOR_ENGINE,
+      ...settings,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -149,6 +155,30 @@ describeEs('admin tools against OpenSearch and Postgres', () => {
     expect(await indexedIds(index, owner)).toEqual(docs.map((d) => d.id).sort());
     // The registry document is copied as is (last_update is not reset as the original did).
     expect(await getDocument(target(ES_URL!, index), docs[3]!.id)).toEqual(docs[3]);
+  });
+
+  it('reindex with OS_DATASTORE_PRIVATE writes read links for bucket files, as the service does', async () => {
+    const owner = newOwner();
+    const bucket = 'https://s3.example.org/datastore';
+    const stored = { ...doc(owner, 0), origin_url: `${bucket}/${owner}/ds/datapackage.json` };
+    await seedRegistry([stored]);
+    const index = freshName();
+    const run = await tool('reindex', [], index);
+    expect(run.code).toBe(0);
+    expect((await getDocument(target(ES_URL!, index), stored.id))?.origin_url).toBe(stored.origin_url);
+    const privateIndex = freshName();
+    const privateRun = await runTool('reindex', [], privateIndex, {
+      OS_DATASTORE_PRIVATE: 'true',
+      OS_BASE_URL: 'https://openspending.example',
+      OS_S3_SCHEME: 'https',
+      OS_S3_HOSTNAME: 's3.example.org',
+      OS_S3_PORT: '',
+      OS_STORAGE_BUCKET_NAME: 'datastore',
+    }).done;
+    expect(privateRun.code, privateRun.stderr).toBe(0);
+    expect((await getDocument(target(ES_URL!, privateIndex), stored.id))?.origin_url).toBe(
+      `https://openspending.example/datastore/file/${owner}/ds/datapackage.json`,
+    );
   });
 
   it('reindex keeps search answering throughout, and catches up writes made while it runs', async () => {
