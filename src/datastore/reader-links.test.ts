@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { readerLinksOf, readerView, readLink } from './reader-links.ts';
+import { bucketUrlOf, readerLinksOf, readerView, readLink } from './reader-links.ts';
 
 const settings = {
   OS_BASE_URL: 'https://openspending.example',
@@ -59,5 +59,25 @@ describe('readerView', () => {
     ['an allow-listed origin', 'https://fixtures.example.org/u1/ds/datapackage.json'],
   ])('keeps %s as it is', (_what, url) => {
     expect(readLink(links!, url)).toBe(url);
+  });
+});
+
+describe('bucketUrlOf', () => {
+  it.each([
+    `${BUCKET}/u1/ds/datapackage.json`,
+    `${BUCKET}/u1/ds/b%20c.csv`,
+    `${BUCKET}/u1/ds/data/a.csv`,
+  ])('turns the read link of %s back into it', (url) => {
+    expect(bucketUrlOf(links!, readLink(links!, url))).toBe(url);
+  });
+
+  it.each([
+    ['a bucket URL itself', `${BUCKET}/u1/ds/datapackage.json`],
+    ['another path of this service', 'https://openspending.example/datastore/info'],
+    ['a read link with a traversal step', `${READ}/u1/%2e%2e/x.json`],
+    ['a read link with a query', `${READ}/u1/ds/datapackage.json?x=1`],
+    ['another host', 'https://elsewhere.example/datastore/file/u1/ds/datapackage.json'],
+  ])('is null for %s', (_what, url) => {
+    expect(bucketUrlOf(links!, url)).toBeNull();
   });
 });

@@ -12,7 +12,7 @@
 import type { Config } from '../config.ts';
 import { fileOfUrl } from './files.ts';
 import { encodeObjectKey } from './paths.ts';
-import type { StorageTarget } from './presign.ts';
+import { bucketUrl, type StorageTarget } from './presign.ts';
 
 /** Where read links point, and at which bucket URLs they stand in for. */
 export interface ReaderLinks {
@@ -43,6 +43,18 @@ export function readerLinksOf(
 export function readLink(links: ReaderLinks, url: string): string {
   const file = fileOfUrl(links.bucket, url);
   return file ? `${links.baseUrl}/datastore/file/${encodeObjectKey(file.key)}` : url;
+}
+
+/**
+ * The bucket URL a read link stands for, or null for any other URL. Readers
+ * poll /package/status with the origin_url they were shown (os-admin), and
+ * statuses are kept under the bucket URL the upload named.
+ */
+export function bucketUrlOf(links: ReaderLinks, url: string): string | null {
+  const prefix = `${links.baseUrl}/datastore/file/`;
+  if (!url.startsWith(prefix)) return null;
+  const candidate = `${bucketUrl(links.bucket)}/${url.slice(prefix.length)}`;
+  return fileOfUrl(links.bucket, candidate) ? candidate : null;
 }
 
 interface Shown {

@@ -3,10 +3,12 @@
  * polls with (src/durable/status-client.ts), except that a private
  * package's status found by its package id answers only its owner (a user
  * token), as publish, delete etc. hide the same id from everyone else.
+ * A read link (private mode) answers for the bucket URL it stands for.
  */
 import { getSigningKeys } from '../auth/keys.ts';
 import { verifyUserToken } from '../auth/tokens.ts';
 import type { Config } from '../config.ts';
+import { bucketUrlOf, readerLinksOf } from '../datastore/reader-links.ts';
 import { withDb } from '../db/client.ts';
 import type { StatusView } from '../durable/package-status.ts';
 import { lookupStatus } from '../durable/status-client.ts';
@@ -21,7 +23,9 @@ export async function statusFor(
   requested: string,
   jwt: string | undefined,
 ): Promise<StatusView | null> {
-  const found = await lookupStatus(env, requested);
+  // In private mode readers were shown read links for the bucket URLs statuses are kept under.
+  const links = readerLinksOf(config);
+  const found = await lookupStatus(env, (links && bucketUrlOf(links, requested)) ?? requested);
   if (!found) return null;
   const id = found.packageId;
   if (id === null) return found.view;

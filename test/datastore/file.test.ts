@@ -10,6 +10,7 @@ import { objectKey } from '../../src/datastore/paths.ts';
 import { presignDownload, presignUpload, storageTarget } from '../../src/datastore/presign.ts';
 import { call as callFollowing, callWith, config, newUserId, permissionToken, userToken } from '../helpers/app.ts';
 import { registryDoc, seed } from '../search/helpers.ts';
+import { publishFixture, waitForEnd } from '../loader/helpers.ts';
 import { md5Base64, put, putUrl } from './helpers.ts';
 
 const CSV = 'id,amount\n1,10\n2,20\n';
@@ -210,8 +211,13 @@ describe('presignDownload against the real S3 server', () => {
 describe('what readers are told in private mode (OS_DATASTORE_PRIVATE)', () => {
   const privateMode = { ...env, OS_DATASTORE_PRIVATE: 'true' } as Env;
 
-  async function hitOf(e: Env, id: string): Promise<{ origin_url: string; package: { resources: { path: string }[] } }> {
-    const res = await callWith(e, `/search/package?id=${encodeURIComponent(JSON.stringify(id))}`);
+  async function hitOf(
+    e: Env,
+    id: string,
+    jwt?: string,
+  ): Promise<{ origin_url: string; package: { resources: { path: string }[] } }> {
+    const auth = jwt ? `&jwt=${encodeURIComponent(jwt)}` : '';
+    const res = await callWith(e, `/search/package?id=${encodeURIComponent(JSON.stringify(id))}${auth}`);
     expect(res.status).toBe(200);
     const hits = (await res.json()) as { origin_url: string; package: { resources: { path: string }[] } }[];
     expect(hits).toHaveLength(1);
@@ -228,6 +234,17 @@ describe('what readers are told in private mode (OS_DATASTORE_PRIVATE)', () => {
     expect(link.startsWith(`${base}/datastore/file/`)).toBe(true);
     const res = await callWith(privateMode, link.slice(base.length), { redirect: 'manual' });
     expect(await follow(res)).toEqual({ status: 200, text: CSV });
+  });
+
+  it("os-admin's status poll with the origin_url it was shown (a read link) finds the load's status", async () => {
+    const pub = await publishFixture('fdp/packager-example');
+    expect((await waitForEnd(pub.url)).status).toBe('done');
+    // os-admin lists the owner's packages with the owner's user token.
+    const hit = await hitOf(privateMode, `${pub.userid}:${pub.name}`, await userToken(pub.userid));
+    expect(hit.origin_url).not.toBe(pub.url);
+    const res = await callWith(privateMode, `/package/status?datapackage=${encodeURIComponent(hit.origin_url)}`);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ status: 'done', progress: 9 });
   });
 
   it('public mode shows the stored bucket URL, unchanged', async () => {
