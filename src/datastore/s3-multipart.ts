@@ -42,7 +42,12 @@ export async function createMultipartUpload(
     headers: contentType !== undefined ? { 'Content-Type': contentType } : {},
     now,
   });
-  const res = await fetch(request, { signal: AbortSignal.timeout(S3_TIMEOUT_MS) });
+  let res: Response;
+  try {
+    res = await fetch(request, { signal: AbortSignal.timeout(S3_TIMEOUT_MS) });
+  } catch {
+    throw new S3CallError(0, 'no answer'); // unreachable, or the timeout
+  }
   const text = await res.text();
   if (!res.ok) throw new S3CallError(res.status, xmlText(text, 'Code') ?? 'unknown');
   const uploadId = xmlText(text, 'UploadId');
