@@ -40,6 +40,15 @@ describe('configuration', () => {
     }
   });
 
+  it('reads OS_MULTIPART_THRESHOLD in bytes (100 MB by default, at most one PUT\'s 5 GiB)', () => {
+    expect(parseConfig(minimal).OS_MULTIPART_THRESHOLD).toBe(100_000_000);
+    expect(parseConfig({ ...minimal, OS_MULTIPART_THRESHOLD: '5368709120' }).OS_MULTIPART_THRESHOLD).toBe(5 * 1024 ** 3);
+    expect(() => parseConfig({ ...minimal, OS_MULTIPART_THRESHOLD: '5368709121' })).toThrow(/OS_MULTIPART_THRESHOLD: must be at most 5368709120/);
+    for (const bad of ['0', '-1', '2.5', 'big']) {
+      expect(() => parseConfig({ ...minimal, OS_MULTIPART_THRESHOLD: bad })).toThrow(/OS_MULTIPART_THRESHOLD: must be a positive whole number$/);
+    }
+  });
+
   it('splits comma-separated lists', () => {
     const config = parseConfig({ ...minimal, OS_FRONTEND_ORIGINS: 'https://a.example, https://b.example,' });
     expect(config.OS_FRONTEND_ORIGINS).toEqual(['https://a.example', 'https://b.example']);

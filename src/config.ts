@@ -100,6 +100,14 @@ export const ConfigSchema = z.object({
   /** Lifetime of presigned upload URLs (the original used 3 days). */
   OS_UPLOAD_URL_TTL: seconds(3600),
   /**
+   * Files larger than this many bytes get a multipart plan from
+   * /datastore/authorize (a file may also ask for one). At most 5 GiB, the
+   * largest single PUT, so every file a PUT cannot carry is above it.
+   */
+  OS_MULTIPART_THRESHOLD: count(100_000_000).pipe(
+    z.number().max(5 * 1024 ** 3, 'must be at most 5368709120 bytes (5 GiB, the largest single PUT)'),
+  ),
+  /**
    * The bucket is not publicly readable: readers get package files through
    * GET /datastore/file (a redirect to a presigned GET). Off: the public-read
    * bucket of the original; /datastore/file works in both modes.

@@ -11,13 +11,46 @@
 import type { SigningKeys } from '../auth/keys.ts';
 import { canUpload, verifyPermissionToken } from '../auth/tokens.ts';
 import type { Config } from '../config.ts';
+import { MAX_PARTS, partRanges, planParts, usesMultipart, type PartPlan } from './multipart.ts';
 import { objectKey, relativePathProblem } from './paths.ts';
-import { presignUpload, type StorageTarget } from './presign.ts';
+import { presignUpload, presignUploadPart, type StorageTarget } from './presign.ts';
+import { createMultipartUpload, S3CallError } from './s3-multipart.ts';
 import { AuthorizeRequest, describeIssue, MAX_FILES, MetadataEnvelope, type AuthorizeResponse } from './schema.ts';
 
 export type AuthorizeOutcome =
   | { ok: true; body: AuthorizeResponse }
-  | { ok: false; status: 400 | 401; error: string };
+  | { ok: false; status: 400 | 401 | 502; error: string };
+
+/**
+ * The part plan of each file that is uploaded in parts (by path), or the
+ * first problem: per-part digests that do not fit the plan, or more part
+ * URLs in one answer than one upload may have (authorize fewer files at once).
+ */
+export function multipartPlans(
+  request: AuthorizeRequest,
+  threshold: number,
+): { ok: true; plans: Map<string, PartPlan> } | { ok: false; error: string } {
+  const plans = new Map<string, PartPlan>();
+  let parts = 0;
+  for (const [path, file] of Object.entries(request.filedata)) {
+    const where = `filedata[${JSON.stringify(path)}]`;
+    if (!usesMultipart(Number(file.length), file.multipart, threshold)) {
+      if (file.part_md5 !== undefined) return { ok: false, error: `${where}.part_md5: only for a file uploaded in parts` };
+      continue;
+    }
+    const plan = planParts(Number(file.length));
+    if (file.part_md5 !== undefined && file.part_md5.length !== plan.partCount) {
+      return {
+        ok: false,
+        error: `${where}.part_md5: must have ${plan.partCount} digests (parts of ${plan.partSize} bytes)`,
+      };
+    }
+    parts += plan.partCount;
+    if (parts > MAX_PARTS) return { ok: false, error: `filedata: more than ${MAX_PARTS} parts in one request` };
+    plans.set(path, plan);
+  }
+  return { ok: true, plans };
+}
 
 /** Checks a permission token for uploads; the user id, or null. */
 export async function uploaderOf(keys: SigningKeys, config: Config, token: string | undefined): Promise<string | null> {
@@ -25,11 +58,16 @@ export async function uploaderOf(keys: SigningKeys, config: Config, token: strin
   return canUpload(claims) ? claims.userid : null;
 }
 
-/** Signs one PUT per requested file; the request must have passed AuthorizeRequest. */
+/**
+ * Signs one PUT per requested file, and starts an upload and signs its part
+ * URLs for each file in `plans`; the request must have passed
+ * AuthorizeRequest. Throws S3CallError when the storage refuses to start one.
+ */
 export async function grantUploads(
   target: StorageTarget,
   request: AuthorizeRequest,
   expiresIn: number,
+  plans: ReadonlyMap<string, PartPlan> = new Map(),
   now: Date = new Date(),
 ): Promise<AuthorizeResponse> {
   const { owner, name } = request.metadata;
@@ -53,7 +91,32 @@ export async function grantUploads(
         upload_url: signed.uploadUrl,
         upload_query: signed.uploadQuery,
       };
-      return [path, grant] as const;
+      const plan = plans.get(path);
+      if (!plan) return [path, grant] as const;
+      const key = objectKey(owner, name, path);
+      const uploadId = await createMultipartUpload(target, key, file.type, now);
+      const parts = await Promise.all(
+        partRanges(plan).map(async (range) => {
+          const part = await presignUploadPart(target, {
+            key,
+            uploadId,
+            partNumber: range.partNumber,
+            contentMd5: file.part_md5?.[range.partNumber - 1],
+            expiresIn,
+            now,
+            cache,
+          });
+          return {
+            part_number: range.partNumber,
+            start: range.start,
+            end: range.end,
+            upload_url: part.uploadUrl,
+            upload_query: part.uploadQuery,
+          };
+        }),
+      );
+      const multipart = { upload_id: uploadId, part_size: plan.partSize, part_count: plan.partCount, parts };
+      return [path, { ...grant, multipart }] as const;
     }),
   );
   // fromEntries defines own properties, so a file named "__proto__" stays a file.
@@ -103,8 +166,15 @@ export async function authorizeUpload(args: {
   }
   const request = AuthorizeRequest.safeParse(body);
   if (!request.success) return { ok: false, status: 400, error: describeIssue(request.error) };
-  return {
-    ok: true,
-    body: await grantUploads(args.target, request.data, args.config.OS_UPLOAD_URL_TTL, args.now),
-  };
+  const plans = multipartPlans(request.data, args.config.OS_MULTIPART_THRESHOLD);
+  if (!plans.ok) return { ok: false, status: 400, error: plans.error };
+  try {
+    return {
+      ok: true,
+      body: await grantUploads(args.target, request.data, args.config.OS_UPLOAD_URL_TTL, plans.plans, args.now),
+    };
+  } catch (err) {
+    if (err instanceof S3CallError) return { ok: false, status: 502, error: `the storage did not start a multipart upload (${err.message})` };
+    throw err;
+  }
 }

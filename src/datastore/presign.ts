@@ -8,6 +8,12 @@
  * Content-MD5 and (when the client gave a type) Content-Type. Content-Length
  * is deliberately not signed: browsers set it themselves and os-packager's
  * XHR path omits it; the MD5 already pins the bytes on S3 and R2.
+ *
+ * A part URL (multipart uploads) allows one UploadPart PUT of one part
+ * number of one upload id of one key, until it expires, with the signed
+ * Content-MD5 when the client gave the part's digest. Starting, listing,
+ * completing and aborting uploads are the service's own header-signed
+ * requests (signS3Request), never handed to clients.
  */
 import { AwsV4Signer } from 'aws4fetch';
 import { ConfigError, type Config } from '../config.ts';
@@ -98,13 +104,41 @@ function amzDate(date: Date): string {
 
 /** Signs one PUT; see the module comment for what the URL allows. */
 export async function presignUpload(target: StorageTarget, request: PresignRequest): Promise<PresignedUpload> {
+  return presignPut(target, request, {});
+}
+
+export interface PresignPartRequest extends Omit<PresignRequest, 'contentMd5' | 'contentType'> {
+  /** The upload id CreateMultipartUpload answered. */
+  uploadId: string;
+  /** 1 to 10,000. */
+  partNumber: number;
+  /** base64 MD5 of the part, when the client sent one: the part's PUT must then carry it. */
+  contentMd5?: string;
+}
+
+/** Signs one UploadPart PUT; see the module comment for what the URL allows. */
+export async function presignUploadPart(target: StorageTarget, request: PresignPartRequest): Promise<PresignedUpload> {
+  if (!Number.isInteger(request.partNumber) || request.partNumber < 1 || request.partNumber > 10_000) {
+    throw new RangeError('partNumber out of range');
+  }
+  if (request.uploadId === '') throw new RangeError('uploadId is empty');
+  return presignPut(target, request, { partNumber: String(request.partNumber), uploadId: request.uploadId });
+}
+
+async function presignPut(
+  target: StorageTarget,
+  request: Omit<PresignRequest, 'contentMd5'> & { contentMd5?: string },
+  query: Record<string, string>,
+): Promise<PresignedUpload> {
   if (!Number.isInteger(request.expiresIn) || request.expiresIn < 1 || request.expiresIn > MAX_PRESIGN_SECONDS) {
     throw new RangeError('expiresIn out of range');
   }
   const uploadUrl = `${bucketUrl(target)}/${encodeObjectKey(request.key)}`;
   const url = new URL(uploadUrl);
+  for (const [name, value] of Object.entries(query)) url.searchParams.set(name, value);
   url.searchParams.set('X-Amz-Expires', String(request.expiresIn));
-  const headers = new Headers({ 'Content-MD5': request.contentMd5 });
+  const headers = new Headers();
+  if (request.contentMd5 !== undefined) headers.set('Content-MD5', request.contentMd5);
   if (request.contentType !== undefined) headers.set('Content-Type', request.contentType);
 
   const signer = new AwsV4Signer({
@@ -125,6 +159,40 @@ export async function presignUpload(target: StorageTarget, request: PresignReque
   const uploadQuery: Record<string, [string]> = {};
   for (const [name, value] of signed.url.searchParams) uploadQuery[name] = [value];
   return { uploadUrl: `${signed.url.origin}${signed.url.pathname}`, uploadQuery };
+}
+
+/** A request the service itself sends to the bucket (CreateMultipartUpload and the like). */
+export interface S3Call {
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  key: string;
+  /** Query parameters, e.g. `{ uploads: '' }` for CreateMultipartUpload. */
+  query?: Record<string, string>;
+  headers?: Record<string, string>;
+  body?: string;
+  now?: Date;
+}
+
+/**
+ * `call` signed in its headers (SigV4, payload hash included), ready to
+ * fetch. The key must be checked (paths.ts objectKey).
+ */
+export async function signS3Request(target: StorageTarget, call: S3Call): Promise<Request> {
+  const url = new URL(`${bucketUrl(target)}/${encodeObjectKey(call.key)}`);
+  for (const [name, value] of Object.entries(call.query ?? {})) url.searchParams.set(name, value);
+  const signer = new AwsV4Signer({
+    method: call.method,
+    url: url.toString(),
+    headers: new Headers(call.headers ?? {}),
+    body: call.body,
+    accessKeyId: target.accessKeyId,
+    secretAccessKey: target.secretAccessKey,
+    service: 's3',
+    region: target.region,
+    datetime: amzDate(call.now ?? new Date()),
+    allHeaders: true,
+  });
+  const signed = await signer.sign();
+  return new Request(signed.url.toString(), { method: signed.method, headers: signed.headers, body: signed.body ?? null });
 }
 
 /**

@@ -4,6 +4,7 @@
  * read (api.md §1.3 row 8, §3 quirks 4–7). Also used for the OpenAPI document.
  */
 import { z } from '@hono/zod-openapi';
+import { MAX_PARTS } from './multipart.ts';
 import { MAX_KEY_BYTES, MAX_SEGMENT_LENGTH, objectKeyBytes, relativePathProblem, segmentProblem } from './paths.ts';
 
 /** Most files one authorize call may ask for (gobble sends a whole package at once). */
@@ -84,6 +85,18 @@ export const UploadFile = z
         .regex(CONTENT_TYPE, 'must be printable ASCII with single spaces')
         .optional()
         .openapi({ description: 'Content-Type the PUT must carry (signed).' }),
+      multipart: z
+        .boolean(expected('true or false'))
+        .optional()
+        .openapi({ description: 'true: also give a multipart plan, whatever the size (larger files get one anyway).' }),
+      part_md5: z
+        .array(z.string(expected('a string')).refine(isBase64Md5, 'must be the base64 encoding of a 16-byte MD5 digest'), expected('an array'))
+        .max(MAX_PARTS, `has more than ${MAX_PARTS} digests`)
+        .optional()
+        .openapi({
+          description:
+            'Multipart files only: base64 MD5 of each part, in order, cut as the plan cuts them (parts of the smallest whole number of MiB, at least 5 MiB, that fits the file in 10,000 parts); each part URL then signs its Content-MD5.',
+        }),
     },
     expected('an object'),
   )
@@ -129,6 +142,30 @@ export type AuthorizeRequest = z.infer<typeof AuthorizeRequest>;
 /** Only the part checked before authentication, as the original did. */
 export const MetadataEnvelope = z.object({ metadata: UploadMetadata }, expected('a JSON object'));
 
+/** One part of a multipart plan: bytes [start, end) of the file, PUT to its own URL. */
+export const PartGrant = z
+  .object({
+    part_number: z.number().int(),
+    start: z.number().int(),
+    end: z.number().int().openapi({ description: 'Exclusive, as Blob.slice takes it.' }),
+    upload_url: z.string(),
+    upload_query: z.record(z.string(), z.array(z.string()).length(1)),
+  })
+  .openapi('PartGrant');
+
+/** The multipart plan of a file above OS_MULTIPART_THRESHOLD or that asked for one. */
+export const MultipartPlan = z
+  .object({
+    upload_id: z.string(),
+    part_size: z.number().int(),
+    part_count: z.number().int(),
+    parts: z.array(PartGrant),
+  })
+  .openapi('MultipartPlan', {
+    description:
+      'An alternative to the single PUT: send each part to its URL (with its Content-MD5 when part_md5 was given). Completing the upload is not available yet.',
+  });
+
 /** One presigned upload in the response. */
 export const UploadGrant = z
   .object({
@@ -142,6 +179,7 @@ export const UploadGrant = z
     upload_query: z.record(z.string(), z.array(z.string()).length(1)).openapi({
       description: 'Query parameters to append to upload_url for the PUT, each as a one-element array.',
     }),
+    multipart: MultipartPlan.optional(),
   })
   .openapi('UploadGrant');
 

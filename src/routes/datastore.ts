@@ -57,7 +57,8 @@ function authorizeRoute(path: string) {
     summary: 'Presigned PUT URLs for the files of a dataset',
     description:
       'The body is JSON whatever the Content-Type (text/plain and none are accepted). ' +
-      'Each file gets a SigV4 presigned PUT URL binding Content-MD5 and, when `type` is given, Content-Type.',
+      'Each file gets a SigV4 presigned PUT URL binding Content-MD5 and, when `type` is given, Content-Type. ' +
+      'Files above OS_MULTIPART_THRESHOLD, or with `multipart: true`, also get a multipart plan (part URLs).',
     request: {
       query: TokenQuery,
       headers: TokenHeader,
@@ -72,6 +73,10 @@ function authorizeRoute(path: string) {
     responses: {
       200: { description: 'One upload grant per file', content: { 'application/json': { schema: AuthorizeResponse } } },
       ...errors,
+      502: {
+        description: 'The storage did not start a multipart upload',
+        content: { 'application/json': { schema: ErrorBody } },
+      },
     },
   });
 }
