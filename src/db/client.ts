@@ -5,6 +5,7 @@
  */
 import { Client } from '@neondatabase/serverless';
 import type { Config } from '../config.ts';
+import { withTimeout } from '../http/timeout.ts';
 
 export type Db = Pick<Client, 'query'>;
 
@@ -49,17 +50,8 @@ export async function withDb<T>(
     return await fn(client);
   } finally {
     // After the connection was lost the driver's end() may never settle.
-    await bounded(client.end(), CLOSE_TIMEOUT_MS).catch(() => undefined);
+    await withTimeout(client.end(), CLOSE_TIMEOUT_MS, 'the connection did not close').catch(() => undefined);
   }
-}
-
-/** Resolves or rejects like `promise`, or rejects after `ms`. */
-function bounded<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 /** Runs `fn` inside a transaction on `db`. */

@@ -4,6 +4,7 @@
  * package id) that point to it.
  */
 import type { Env } from '../env.ts';
+import { withTimeout } from '../http/timeout.ts';
 import { normaliseStatusUrl, packageAliasKey, urlAliasKey } from './status-keys.ts';
 import type { AdvanceResult, PackageStatus, StatusPatch, StatusView } from './package-status.ts';
 import type { LoadStatus } from './status-machine.ts';
@@ -16,16 +17,8 @@ export function statusStub(env: Pick<Env, 'PACKAGE_STATUS'>, key: string): Durab
 /** How long one call to a status object may take (a few SQLite statements; more means it is unreachable). */
 const STATUS_CALL_TIMEOUT_MS = 10_000;
 
-async function bounded<T>(call: Promise<T>, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new Error(`status object: ${what} timed out`)), STATUS_CALL_TIMEOUT_MS);
-  });
-  try {
-    return await Promise.race([call, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
+function bounded<T>(call: Promise<T>, what: string): Promise<T> {
+  return withTimeout(call, STATUS_CALL_TIMEOUT_MS, `status object: ${what} timed out`);
 }
 
 /** The calls the Worker makes to the status object of `key`, each with a timeout. */

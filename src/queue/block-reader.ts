@@ -7,6 +7,7 @@
  */
 
 import { concatBytes } from '../http/bytes.ts';
+import { withTimeout } from '../http/timeout.ts';
 
 /** Blocks of a body; `null` at the end. */
 export interface BlockReader {
@@ -28,16 +29,8 @@ interface ReadAtLeast {
   readAtLeast(min: number, view: Uint8Array): Promise<ReadableStreamReadResult<Uint8Array>>;
 }
 
-async function within<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const idle = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`the data file sent nothing for ${ms / 1000} s`)), ms);
-  });
-  try {
-    return await Promise.race([promise, idle]);
-  } finally {
-    clearTimeout(timer);
-  }
+function within<T>(promise: Promise<T>, ms: number): Promise<T> {
+  return withTimeout(promise, ms, `the data file sent nothing for ${ms / 1000} s`);
 }
 
 /** A block reader over `body` (BYOB when the runtime offers `readAtLeast`). */
