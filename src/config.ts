@@ -18,7 +18,8 @@ const csv = z
       .filter(Boolean),
   );
 
-const seconds = (fallback: number) =>
+/** A positive whole number (of `unit`, when given), `fallback` when unset. */
+const positiveInteger = (fallback: number, unit?: string) =>
   z
     .string()
     .optional()
@@ -26,26 +27,15 @@ const seconds = (fallback: number) =>
       if (v === undefined || v === '') return fallback;
       const n = Number(v);
       if (!Number.isInteger(n) || n <= 0) {
-        ctx.addIssue({ code: 'custom', message: 'must be a positive whole number of seconds' });
+        ctx.addIssue({ code: 'custom', message: `must be a positive whole number${unit ? ` of ${unit}` : ''}` });
         return z.NEVER;
       }
       return n;
     });
 
-/** A positive whole number (a count), `fallback` when unset. */
-const count = (fallback: number) =>
-  z
-    .string()
-    .optional()
-    .transform((v, ctx) => {
-      if (v === undefined || v === '') return fallback;
-      const n = Number(v);
-      if (!Number.isInteger(n) || n <= 0) {
-        ctx.addIssue({ code: 'custom', message: 'must be a positive whole number' });
-        return z.NEVER;
-      }
-      return n;
-    });
+const seconds = (fallback: number) => positiveInteger(fallback, 'seconds');
+/** A count, e.g. keys per user. */
+const count = (fallback: number) => positiveInteger(fallback);
 
 const optionalUrl = z
   .string()

@@ -130,19 +130,31 @@ async function presignPut(
   request: Omit<PresignRequest, 'contentMd5'> & { contentMd5?: string },
   query: Record<string, string>,
 ): Promise<PresignedUpload> {
-  if (!Number.isInteger(request.expiresIn) || request.expiresIn < 1 || request.expiresIn > MAX_PRESIGN_SECONDS) {
-    throw new RangeError('expiresIn out of range');
-  }
-  const uploadUrl = `${bucketUrl(target)}/${encodeObjectKey(request.key)}`;
-  const url = new URL(uploadUrl);
-  for (const [name, value] of Object.entries(query)) url.searchParams.set(name, value);
-  url.searchParams.set('X-Amz-Expires', String(request.expiresIn));
   const headers = new Headers();
   if (request.contentMd5 !== undefined) headers.set('Content-MD5', request.contentMd5);
   if (request.contentType !== undefined) headers.set('Content-Type', request.contentType);
+  const signed = await presignedUrl(target, 'PUT', request, query, headers);
+  const uploadQuery: Record<string, [string]> = {};
+  for (const [name, value] of signed.searchParams) uploadQuery[name] = [value];
+  return { uploadUrl: `${signed.origin}${signed.pathname}`, uploadQuery };
+}
 
+/** The query-signed (SigV4) URL of one `method` on `request.key`, valid `expiresIn` seconds; `headers` are signed too. */
+async function presignedUrl(
+  target: StorageTarget,
+  method: 'GET' | 'PUT',
+  request: Pick<PresignRequest, 'key' | 'expiresIn' | 'now' | 'cache'>,
+  query: Record<string, string> = {},
+  headers: Headers = new Headers(),
+): Promise<URL> {
+  if (!Number.isInteger(request.expiresIn) || request.expiresIn < 1 || request.expiresIn > MAX_PRESIGN_SECONDS) {
+    throw new RangeError('expiresIn out of range');
+  }
+  const url = new URL(`${bucketUrl(target)}/${encodeObjectKey(request.key)}`);
+  for (const [name, value] of Object.entries(query)) url.searchParams.set(name, value);
+  url.searchParams.set('X-Amz-Expires', String(request.expiresIn));
   const signer = new AwsV4Signer({
-    method: 'PUT',
+    method,
     url: url.toString(),
     headers,
     accessKeyId: target.accessKeyId,
@@ -155,10 +167,7 @@ async function presignPut(
     allHeaders: true,
     cache: request.cache,
   });
-  const signed = await signer.sign();
-  const uploadQuery: Record<string, [string]> = {};
-  for (const [name, value] of signed.url.searchParams) uploadQuery[name] = [value];
-  return { uploadUrl: `${signed.url.origin}${signed.url.pathname}`, uploadQuery };
+  return (await signer.sign()).url;
 }
 
 /** A request the service itself sends to the bucket (CreateMultipartUpload and the like). */
@@ -205,20 +214,5 @@ export async function presignDownload(
   target: StorageTarget,
   request: Pick<PresignRequest, 'key' | 'expiresIn' | 'now'>,
 ): Promise<string> {
-  if (!Number.isInteger(request.expiresIn) || request.expiresIn < 1 || request.expiresIn > MAX_PRESIGN_SECONDS) {
-    throw new RangeError('expiresIn out of range');
-  }
-  const url = new URL(`${bucketUrl(target)}/${encodeObjectKey(request.key)}`);
-  url.searchParams.set('X-Amz-Expires', String(request.expiresIn));
-  const signer = new AwsV4Signer({
-    method: 'GET',
-    url: url.toString(),
-    accessKeyId: target.accessKeyId,
-    secretAccessKey: target.secretAccessKey,
-    service: 's3',
-    region: target.region,
-    datetime: amzDate(request.now ?? new Date()),
-    signQuery: true,
-  });
-  return (await signer.sign()).url.toString();
+  return (await presignedUrl(target, 'GET', request)).toString();
 }
