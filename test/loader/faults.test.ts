@@ -11,7 +11,6 @@ import { describe, expect, it, vi } from 'vitest';
 import { getConfig } from '../../src/config.ts';
 import { statusStub } from '../../src/durable/status-client.ts';
 import { withDb } from '../../src/db/client.ts';
-import type { Env } from '../../src/env.ts';
 import { stagingTableName } from '../../src/jobs/lifecycle.ts';
 import { factTableName, packageId } from '../../src/loader/naming.ts';
 import type { LoaderMessage } from '../../src/queue/messages.ts';
@@ -27,6 +26,7 @@ import {
   jobsOf,
   parseCsvText,
   publishFixture,
+  startLoad,
   putFiles,
   query,
   status,
@@ -35,12 +35,6 @@ import {
 } from './helpers.ts';
 
 /** Uploads a fixture's files to S3 and starts the load through acceptUpload with the driven env. */
-async function start(e: Env, dir: string, data?: Uint8Array) {
-  const pub = await publishFixture(dir, { noUpload: true, ...(data ? { data } : {}) });
-  const answer = await acceptUpload(e, getConfig(e), pub.url, pub.token);
-  expect(answer).toEqual({ progress: 0, status: 'queued' });
-  return pub;
-}
 
 /** Every value of the table as text, in row order (a full comparison, not a sample). */
 async function dump(table: string): Promise<string> {
@@ -59,7 +53,7 @@ describe('chunked loading', () => {
   it('loads a package over many messages, resuming each chunk with a Range request', async () => {
     const sent: LoaderMessage[] = [];
     const e = drivenEnv(sent);
-    const pub = await start(e, 'fdp/uk-cra');
+    const pub = await startLoad(e, 'fdp/uk-cra');
     await deliver(e, sent.shift() as LoaderMessage);
     // Between messages the status shows the rows loaded so far and the share of the file read.
     const mid = await status(pub.url);
@@ -81,7 +75,7 @@ describe('chunked loading', () => {
     // Reference: the same package loaded in one go.
     const refSent: LoaderMessage[] = [];
     const ref = drivenEnv(refSent, { OS_LOADER_CHUNK_ROWS: '100000' });
-    const refPub = await start(ref, 'fdp/uk-cra');
+    const refPub = await startLoad(ref, 'fdp/uk-cra');
     await drain(ref, refSent);
     const expected = await dump(factTableName(refPub.userid, refPub.name));
 
@@ -93,7 +87,7 @@ describe('chunked loading', () => {
         },
       },
     });
-    const pub = await start(drivenEnv(sent), 'fdp/uk-cra');
+    const pub = await startLoad(drivenEnv(sent), 'fdp/uk-cra');
     const first = sent.shift() as LoaderMessage;
     const failed = await deliver(crashing, first);
     expect(failed.retryMessages).toHaveLength(1);
@@ -117,7 +111,7 @@ describe('chunked loading', () => {
   it('lets only one of two simultaneous deliveries of a chunk commit', async () => {
     const sent: LoaderMessage[] = [];
     const e = drivenEnv(sent);
-    const pub = await start(e, 'fdp/uk-cra');
+    const pub = await startLoad(e, 'fdp/uk-cra');
     await deliver(e, sent.shift() as LoaderMessage);
     const next = sent.shift() as LoaderMessage;
     const results = await Promise.all([deliver(e, next), deliver(e, next)]);
@@ -137,7 +131,7 @@ describe('chunked loading', () => {
     try {
       const sent: LoaderMessage[] = [];
       const e = drivenEnv(sent, { OS_LOADER_CHUNK_ROWS: '100000' });
-      const pub = await start(e, 'fdp/uk-cra');
+      const pub = await startLoad(e, 'fdp/uk-cra');
       const messages = await drain(e, sent);
       expect(messages).toBeGreaterThanOrEqual(3);
       const [job] = await jobsOf(pub.url);
@@ -303,7 +297,7 @@ describe('os-api cache', () => {
 describe('transient problems', () => {
   it('retries the message when the database is unreachable, and does not fail the load', async () => {
     const sent: LoaderMessage[] = [];
-    const pub = await start(drivenEnv(sent), 'fdp/packager-example');
+    const pub = await startLoad(drivenEnv(sent), 'fdp/packager-example');
     const message = sent.shift() as LoaderMessage;
     const unreachable = drivenEnv([], { OS_CONDUCTOR_ENGINE: 'postgresql://nobody:x@127.0.0.1:1/none' });
     const result = await deliver(unreachable, message);
@@ -322,7 +316,7 @@ describe('liveness', () => {
   it('sends a silent load its message again, and the load then completes exactly', async () => {
     const sent: LoaderMessage[] = [];
     const e = drivenEnv(sent);
-    const pub = await start(e, 'fdp/uk-cra');
+    const pub = await startLoad(e, 'fdp/uk-cra');
     await deliver(e, sent.shift() as LoaderMessage);
     // The continuation message is lost.
     sent.length = 0;

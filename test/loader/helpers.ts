@@ -6,8 +6,10 @@
 import { env } from 'cloudflare:workers';
 import { createExecutionContext, createMessageBatch, getQueueResult, type QueueResult } from 'cloudflare:test';
 import { expect } from 'vitest';
+import { getConfig } from '../../src/config.ts';
 import { withDb } from '../../src/db/client.ts';
 import type { Env } from '../../src/env.ts';
+import { acceptUpload } from '../../src/jobs/accept.ts';
 import { handleLoaderBatch } from '../../src/queue/consumer.ts';
 import type { LoaderMessage } from '../../src/queue/messages.ts';
 import { call, config, newUserId, permissionToken } from '../helpers/app.ts';
@@ -37,12 +39,14 @@ export async function putFiles(
   files: Record<string, Uint8Array>,
   /** Extra headers of a file's PUT (e.g. a Content-Encoding the body does not have), by relative path. */
   extraHeaders: Record<string, Record<string, string>> = {},
+  /** How the request reaches the Worker (another env, e.g. the soak's). */
+  send: (path: string, init: RequestInit) => Promise<Response> = call,
 ): Promise<Record<string, string>> {
   const filedata: Record<string, { md5: string; name: string; length: number }> = {};
   for (const [path, bytes] of Object.entries(files)) {
     filedata[path] = { md5: await md5Base64(bytes), name: path.split('/').pop() ?? path, length: bytes.byteLength };
   }
-  const res = await call('/datastore/', {
+  const res = await send('/datastore/', {
     method: 'POST',
     headers: { 'Auth-Token': token, 'Content-Type': 'text/plain' },
     body: JSON.stringify({ metadata: { owner: userid, name }, filedata }),
@@ -109,6 +113,13 @@ export async function publishFixture(dir: string, options: PublishOptions = {}):
     if (body.status !== 'queued') throw new Error(`upload refused: ${JSON.stringify(body)}`);
   }
   return { userid, token, url, descriptor, name, urls };
+}
+
+/** Publishes a fixture without uploading it, then accepts its upload with `e` (whose queue the test drives). */
+export async function startLoad(e: Env, dir: string, options: PublishOptions = {}): Promise<Published> {
+  const pub = await publishFixture(dir, { ...options, noUpload: true });
+  expect(await acceptUpload(e, getConfig(e), pub.url, pub.token)).toEqual({ progress: 0, status: 'queued' });
+  return pub;
 }
 
 /** POST /package/upload; the JSON answer. */

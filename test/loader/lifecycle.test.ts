@@ -27,6 +27,7 @@ import {
   drivenEnv,
   jobsOf,
   publishFixture,
+  startLoad,
   putFiles,
   query,
   status,
@@ -35,11 +36,6 @@ import {
   waitForEnd,
 } from './helpers.ts';
 
-async function start(e: Env, dir: string, options: Parameters<typeof publishFixture>[1] = {}) {
-  const pub = await publishFixture(dir, { ...options, noUpload: true });
-  expect(await acceptUpload(e, getConfig(e), pub.url, pub.token)).toEqual({ progress: 0, status: 'queued' });
-  return pub;
-}
 
 async function dump(table: string): Promise<string> {
   const [row] = await query<{ d: string }>(`SELECT md5(string_agg(t::text, chr(10) ORDER BY _id)) AS d FROM "${table}" t`);
@@ -55,7 +51,7 @@ describe('duplicate deliveries never fail their own job', () => {
   it('two simultaneous deliveries of the first message load the package once', async () => {
     const sent: LoaderMessage[] = [];
     const e = drivenEnv(sent);
-    const pub = await start(e, 'fdp/uk-cra');
+    const pub = await startLoad(e, 'fdp/uk-cra');
     const first = sent.shift() as LoaderMessage;
     const results = await Promise.all([deliver(e, first), deliver(e, first, 2)]);
     for (const r of results) expect(r.retryMessages).toEqual([]);
@@ -69,7 +65,7 @@ describe('duplicate deliveries never fail their own job', () => {
   it('a redelivered middle message arriving while the status already shows the job finishing', async () => {
     const sent: LoaderMessage[] = [];
     const e = drivenEnv(sent);
-    const pub = await start(e, 'fdp/uk-cra');
+    const pub = await startLoad(e, 'fdp/uk-cra');
     await deliver(e, sent.shift() as LoaderMessage);
     const [job] = await jobsOf(pub.url);
     const jobId = String(job?.job_id);
@@ -87,7 +83,7 @@ describe('duplicate deliveries never fail their own job', () => {
   it('a duplicate of the last message after the job is done changes nothing', async () => {
     const sent: LoaderMessage[] = [];
     const e = drivenEnv(sent);
-    const pub = await start(e, 'fdp/packager-example');
+    const pub = await startLoad(e, 'fdp/packager-example');
     const first = sent[0] as LoaderMessage;
     await drain(e, sent);
     const again = await deliver(e, first, 3);
@@ -101,7 +97,7 @@ describe('the stall alarm', () => {
   it('ends the job in Postgres too and drops its staging table', async () => {
     const sent: LoaderMessage[] = [];
     const e = drivenEnv(sent);
-    const pub = await start(e, 'fdp/uk-cra');
+    const pub = await startLoad(e, 'fdp/uk-cra');
     await deliver(e, sent.shift() as LoaderMessage);
     const [job] = await jobsOf(pub.url);
     const jobId = String(job?.job_id);
@@ -266,7 +262,7 @@ describe('one package, one load: the newer upload wins', () => {
   it('a new upload of the same URL while one runs: the older is superseded and cleaned up', async () => {
     const sent: LoaderMessage[] = [];
     const e = drivenEnv(sent);
-    const pub = await start(e, 'fdp/uk-cra');
+    const pub = await startLoad(e, 'fdp/uk-cra');
     await deliver(e, sent.shift() as LoaderMessage);
     const older = String((await jobOf(pub.url)).job_id);
     expect(await tablesLike(stagingTableName(older))).toHaveLength(1);
@@ -286,7 +282,7 @@ describe('one package, one load: the newer upload wins', () => {
   it('two spellings of one upload URL are one load', async () => {
     const sent: LoaderMessage[] = [];
     const e = drivenEnv(sent);
-    const pub = await start(e, 'fdp/packager-example');
+    const pub = await startLoad(e, 'fdp/packager-example');
     const first = sent.shift() as LoaderMessage;
     const other = `${pub.url}?spelling=2`;
     expect(normaliseStatusUrl(other)).toBe(normaliseStatusUrl(pub.url));
@@ -303,7 +299,7 @@ describe('one package, one load: the newer upload wins', () => {
   it('two upload URLs of the same package: the newer wins whichever starts first; the id follows the committed job', async () => {
     const sent: LoaderMessage[] = [];
     const e = drivenEnv(sent);
-    const pub = await start(e, 'fdp/uk-cra');
+    const pub = await startLoad(e, 'fdp/uk-cra');
     const olderFirst = sent.shift() as LoaderMessage;
     // The same package uploaded again into another folder (another status key).
     const descriptor = new TextEncoder().encode(JSON.stringify(pub.descriptor));
@@ -329,7 +325,7 @@ describe('one package, one load: the newer upload wins', () => {
   it('a newer upload of the same package supersedes an older one already loading', async () => {
     const sent: LoaderMessage[] = [];
     const e = drivenEnv(sent);
-    const pub = await start(e, 'fdp/uk-cra');
+    const pub = await startLoad(e, 'fdp/uk-cra');
     await deliver(e, sent.shift() as LoaderMessage);
     const olderNext = sent.shift() as LoaderMessage;
     const olderJob = String((await jobOf(pub.url)).job_id);
@@ -354,7 +350,7 @@ describe('a message that keeps failing', () => {
     const parked: unknown[] = [];
     const dlq = { send: async (body: unknown) => void parked.push(body) } as unknown as Queue<unknown>;
     const e = drivenEnv(sent, { LOADER_DLQ: dlq });
-    const pub = await start(e, 'fdp/uk-cra');
+    const pub = await startLoad(e, 'fdp/uk-cra');
     const first = sent.shift() as LoaderMessage;
     // Earlier deliveries crashed the isolate before they could record anything.
     const result = await deliver(e, first, MAX_ATTEMPTS + 1);
@@ -371,7 +367,7 @@ describe('a message that keeps failing', () => {
     const sent: LoaderMessage[] = [];
     const parked: unknown[] = [];
     const dlq = { send: async (body: unknown) => void parked.push(body) } as unknown as Queue<unknown>;
-    const pub = await start(drivenEnv(sent), 'fdp/uk-cra');
+    const pub = await startLoad(drivenEnv(sent), 'fdp/uk-cra');
     const first = sent.shift() as LoaderMessage;
     // Handing the rest of the file on fails (a queue outage): a transient error.
     const queueDown = {
@@ -396,7 +392,7 @@ describe('the load plan', () => {
   it('is computed by the first message and stored with the job, dialect included', async () => {
     const sent: LoaderMessage[] = [];
     const e = drivenEnv(sent);
-    const pub = await start(e, 'fdp/uk-cra');
+    const pub = await startLoad(e, 'fdp/uk-cra');
     await deliver(e, sent.shift() as LoaderMessage);
     const [job] = await jobsOf(pub.url);
     const plan = job?.plan as { columns: string[]; dialect: { delimiter: string }; model: { fact_table: string } };

@@ -11,8 +11,7 @@ import { createExecutionContext, createMessageBatch, getQueueResult } from 'clou
 import type { Env } from '../../src/env.ts';
 import { handleLoaderBatch } from '../../src/queue/consumer.ts';
 import type { LoaderMessage } from '../../src/queue/messages.ts';
-import worker from '../../src/index.ts';
-import { md5Base64, putUrl, type Grant } from '../datastore/helpers.ts';
+import { callWith } from '../helpers/app.ts';
 import type { Schedule } from './schedule.ts';
 
 /** The search index the soak's loads mirror to (when OpenSearch runs). */
@@ -275,45 +274,6 @@ export function soakEnvs(schedule: Schedule, driver: QueueDriver, counters: Faul
       PACKAGE_STATUS: faultyStatusBinding(env.PACKAGE_STATUS, counters),
     } as Env,
   };
-}
-
-/** A request to the Worker with `e` as its env. */
-export async function callWith(e: Env, path: string, init?: RequestInit): Promise<Response> {
-  const ctx = createExecutionContext();
-  return worker.fetch(new Request('http://conductor.test' + path, init) as Request<unknown, IncomingRequestCfProperties>, e, ctx);
-}
-
-/** Authorizes and PUTs files as os-packager does; the upload_url of each. */
-export async function putFilesWith(
-  e: Env,
-  userid: string,
-  token: string,
-  name: string,
-  files: Record<string, Uint8Array>,
-): Promise<Record<string, string>> {
-  const filedata: Record<string, { md5: string; name: string; length: number }> = {};
-  for (const [path, bytes] of Object.entries(files)) {
-    filedata[path] = { md5: await md5Base64(bytes), name: path, length: bytes.byteLength };
-  }
-  const res = await callWith(e, '/datastore/', {
-    method: 'POST',
-    headers: { 'Auth-Token': token, 'Content-Type': 'text/plain' },
-    body: JSON.stringify({ metadata: { owner: userid, name }, filedata }),
-  });
-  if (res.status !== 200) throw new Error(`authorize: HTTP ${res.status} ${await res.text()}`);
-  const grants = ((await res.json()) as { filedata: Record<string, Grant> }).filedata;
-  const urls: Record<string, string> = {};
-  for (const [path, bytes] of Object.entries(files)) {
-    const grant = grants[path] as Grant;
-    const put = await fetch(putUrl(grant), {
-      method: 'PUT',
-      body: bytes,
-      headers: { 'Content-MD5': grant.md5, 'Content-Type': 'application/octet-stream' },
-    });
-    if (put.status !== 200) throw new Error(`PUT ${path}: HTTP ${put.status} ${await put.text()}`);
-    urls[path] = grant.upload_url;
-  }
-  return urls;
 }
 
 /** POST /package/upload through the real route; its JSON answer. */

@@ -16,8 +16,9 @@ import { getConfig } from '../../src/config.ts';
 import { indexWriterFor, syncIndex } from '../../src/registry/index-sync.ts';
 import { getDocument, target as esTarget } from '../../src/search/elasticsearch/index.ts';
 import { fixture } from '../datastore/helpers.ts';
-import { config, newUserId, permissionToken } from '../helpers/app.ts';
-import { DELIVERY_DEADLINE_MS, FaultCounters, SOAK_INDEX, putFilesWith, QueueDriver, setProxyFaults, soakEnvs, uploadWith } from './harness.ts';
+import { callWith, config, newUserId, permissionToken } from '../helpers/app.ts';
+import { putFiles } from '../loader/helpers.ts';
+import { DELIVERY_DEADLINE_MS, FaultCounters, SOAK_INDEX, QueueDriver, setProxyFaults, soakEnvs, uploadWith } from './harness.ts';
 import { generatedCsv, prng, scheduleFor, type DataKind, type Schedule } from './schedule.ts';
 
 /** The invariants every schedule must keep. */
@@ -204,10 +205,8 @@ export async function runSchedule(s: Schedule): Promise<ScheduleResult> {
 
   const put = async (kind: DataKind, variant: number): Promise<{ key: string; upload: Omit<Upload, 'key' | 'preload'> }> => {
     const data = await dataFor(s, kind, variant);
-    const urls = await putFilesWith(envs.upload, userid, token, desc.name, {
-      [desc.path]: data.bytes,
-      'datapackage.json': encoder.encode(desc.json),
-    });
+    const files = { [desc.path]: data.bytes, 'datapackage.json': encoder.encode(desc.json) };
+    const urls = await putFiles(userid, token, desc.name, files, {}, (path, init) => callWith(envs.upload, path, init));
     return { key: urls['datapackage.json'] as string, upload: { data: kind, values: data.values, rows: data.rows } };
   };
   const start = async (key: string, upload: Omit<Upload, 'key' | 'preload'>, preload: boolean) => {
@@ -402,10 +401,8 @@ async function referenceDump(): Promise<string | null> {
   const driver = new QueueDriver(prng(1));
   const envs = soakEnvs(clean, driver, new FaultCounters(clean));
   const desc = await descriptorFor(clean, userid);
-  const urls = await putFilesWith(envs.upload, userid, token, desc.name, {
-    [desc.path]: (await ukCraFixture()).data,
-    'datapackage.json': encoder.encode(desc.json),
-  });
+  const files = { [desc.path]: (await ukCraFixture()).data, 'datapackage.json': encoder.encode(desc.json) };
+  const urls = await putFiles(userid, token, desc.name, files, {}, (path, init) => callWith(envs.upload, path, init));
   await uploadWith(envs.upload, urls['datapackage.json'] as string, token);
   await driver.run(envs.consumer, clean, async () => undefined);
   return dump(factTableName(userid, desc.name));
