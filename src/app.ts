@@ -15,6 +15,7 @@ import { registerDocsRoutes } from './routes/docs.ts';
 import { registerOAuthRoutes } from './routes/oauth.ts';
 import { registerPackageAdminRoutes } from './routes/package-admin.ts';
 import { registerPackageLoadRoutes } from './routes/package-load.ts';
+import { registerPackageReportRoutes } from './routes/package-report.ts';
 import { registerSearchRoutes } from './routes/search.ts';
 import { registerUserRoutes } from './routes/user.ts';
 import { registerWellKnownRoutes } from './routes/well-known.ts';
@@ -55,6 +56,7 @@ export function createApp(): App {
   registerWellKnownRoutes(app);
   registerDatastoreRoutes(app);
   registerPackageLoadRoutes(app);
+  registerPackageReportRoutes(app);
   registerPackageAdminRoutes(app);
   registerSearchRoutes(app);
   registerDocsRoutes(app);

@@ -181,6 +181,14 @@ export const ConfigSchema = z.object({
   OS_EXTRA_TAXONOMIES: csv,
   /** Loader: largest datapackage.json fetched, in bytes. */
   OS_LOADER_MAX_DESCRIPTOR_BYTES: seconds(5 * 1024 * 1024),
+  /**
+   * Loader: errors a load that met bad data collects for its validation
+   * report before it stops reading (each value truncated, so the report stays
+   * a few hundred KB at most).
+   */
+  OS_LOADER_MAX_ERRORS: count(1000),
+  /** Loads of a package kept in its history (/package/history); the live one is always kept. */
+  OS_LOADER_HISTORY_KEEP: count(50),
 });
 
 export type Config = z.infer<typeof ConfigSchema> & {

@@ -244,7 +244,7 @@ export class PackageStatus extends DurableObject<Env> {
       const error = `load stalled: no progress for ${Math.round(silentMs / 1000)} s while ${current.status}`;
       try {
         // The job's record first (its deliveries stop at their next commit), staging table dropped.
-        const job = await withDb(getConfig(this.env), (db) => closeJob(db, current.job, 'fail', error));
+        const job = await withDb(getConfig(this.env), (db) => closeJob(db, current.job, 'fail', error, getConfig(this.env).OS_LOADER_HISTORY_KEEP));
         if (job?.state === 'done') {
           // Committed, only its last status update was lost.
           const rows = job.rowsLoaded;

@@ -24,6 +24,7 @@ import { statusOf } from '../durable/status-client.ts';
 import type { StatusView } from '../durable/package-status.ts';
 import type { Env } from '../env.ts';
 import type { ResolvedDialect } from '../loader/dialect.ts';
+import type { ValidationState } from '../loader/report.ts';
 import { quoteIdent } from '../loader/sql.ts';
 import type { StoredPlan } from '../queue/plan.ts';
 
@@ -51,6 +52,11 @@ export interface Job {
   contentLength: number | null;
   chunks: number;
   error: string | null;
+  /** Set once the load met bad data: it then only validates (rows read, errors so far), see saveValidation. */
+  validation: ValidationState | null;
+  createdAt: Date;
+  /** When the job ended (null while it runs). */
+  finishedAt: Date | null;
 }
 
 /** The error text of a job a newer upload replaced. */
@@ -85,6 +91,9 @@ function toJob(r: Record<string, unknown>): Job {
     contentLength: num(r.content_length),
     chunks: Number(r.chunks),
     error: (r.error as string | null) ?? null,
+    validation: (r.report as ValidationState | null) ?? null,
+    createdAt: new Date(r.created_at as string | Date),
+    finishedAt: r.finished_at ? new Date(r.finished_at as string | Date) : null,
   };
 }
 
@@ -120,7 +129,7 @@ export async function recordJob(
     ]);
     await db.query(LOCK_TIMEOUT);
     const { rows } = await db.query(
-      `UPDATE load_jobs SET state = 'superseded', error = $4, updated_at = now()
+      `UPDATE load_jobs SET state = 'superseded', error = $4, updated_at = now(), finished_at = now()
        WHERE job_id <> $1 AND state IN ('queued', 'loading') AND (status_key = $2 OR url_key = $3) AND userid = $5
        RETURNING job_id`,
       [job.jobId, job.statusKey, job.urlKey, SUPERSEDED, job.userid],
@@ -132,7 +141,7 @@ export async function recordJob(
 /** Fails a job that could not even be queued (nothing was created for it). */
 export async function failUnqueued(db: Client, jobId: string, error: string): Promise<void> {
   await db.query(
-    `UPDATE load_jobs SET state = 'fail', error = $2, updated_at = now() WHERE job_id = $1 AND state = 'queued'`,
+    `UPDATE load_jobs SET state = 'fail', error = $2, updated_at = now(), finished_at = now() WHERE job_id = $1 AND state = 'queued'`,
     [jobId, error],
   );
 }
@@ -243,18 +252,72 @@ export async function saveCsvHeader(db: Client, jobId: string, header: string[])
 }
 
 /**
+ * Moves a validating job's checkpoint from byte `from` to `to` together with
+ * its validation (rows read, errors so far): a load that met bad data writes
+ * no more rows, so this is its checkpoint, exactly once as a batch's is. A
+ * job no longer loading at `from` is a conflict (another delivery moved it).
+ */
+export async function saveValidation(
+  db: Client,
+  jobId: string,
+  from: number,
+  to: number,
+  validation: ValidationState,
+): Promise<Refusal | null> {
+  const { rowCount } = await db.query(
+    `UPDATE load_jobs SET byte_offset = $3, report = $4, updated_at = now()
+     WHERE job_id = $1 AND state = 'loading' AND byte_offset = $2`,
+    [jobId, from, to, JSON.stringify(validation)],
+  );
+  return rowCount === 1 ? null : 'conflict';
+}
+
+/** Keeps the validation of a load that is about to fail at a problem that stops the reading. */
+export async function saveReport(db: Client, jobId: string, validation: ValidationState): Promise<void> {
+  await db.query(`UPDATE load_jobs SET report = $2, updated_at = now() WHERE job_id = $1 AND state = 'loading'`, [
+    jobId,
+    JSON.stringify(validation),
+  ]);
+}
+
+/**
+ * Keeps the newest `keep` ended loads of the package (and never the one
+ * whose data is live): called in the transaction that ends a job, so the
+ * history stays bounded. Jobs that ended before the descriptor named their
+ * package are bounded the same way by their status key.
+ */
+async function pruneHistory(db: Client, jobId: string, keep: number): Promise<void> {
+  await db.query(
+    `WITH me AS (SELECT package_id, status_key FROM load_jobs WHERE job_id = $1),
+     mine AS (
+       SELECT j.job_id, j.state, j.created_at, j.finished_at FROM load_jobs j, me
+       WHERE (me.package_id IS NOT NULL AND j.package_id = me.package_id)
+          OR (me.package_id IS NULL AND j.package_id IS NULL AND j.status_key = me.status_key)
+     ),
+     live AS (SELECT job_id FROM mine WHERE state = 'done' ORDER BY finished_at DESC NULLS LAST LIMIT 1),
+     old AS (
+       SELECT job_id FROM mine WHERE state IN ('done', 'fail', 'superseded')
+       ORDER BY created_at DESC OFFSET $2
+     )
+     DELETE FROM load_jobs WHERE job_id IN (SELECT job_id FROM old) AND job_id NOT IN (SELECT job_id FROM live)`,
+    [jobId, keep],
+  );
+}
+
+/**
  * loading -> done, inside the caller's transaction (the registry write's):
  * the job is locked and must still be loading at the checkpoint this
  * delivery reached; then `swap` runs (table swap, registry row).
  */
-export async function commitLoad(db: Client, job: Job, swap: () => Promise<void>): Promise<Refusal | null> {
+export async function commitLoad(db: Client, job: Job, swap: () => Promise<void>, keep: number): Promise<Refusal | null> {
   const locked = await lockJob(db, job.jobId);
   if (!locked || locked.state === 'superseded') return 'superseded';
   if (locked.state !== 'loading' || locked.byteOffset !== job.byteOffset) return 'conflict';
   // Two claims that raced: the newer job wins here too.
   if (locked.packageId && (await newerJobExists(db, job.jobId, locked.packageId))) return 'superseded';
   await swap();
-  await db.query(`UPDATE load_jobs SET state = 'done', updated_at = now() WHERE job_id = $1`, [job.jobId]);
+  await db.query(`UPDATE load_jobs SET state = 'done', updated_at = now(), finished_at = now() WHERE job_id = $1`, [job.jobId]);
+  await pruneHistory(db, job.jobId, keep);
   return null;
 }
 
@@ -264,6 +327,7 @@ export async function commitUnchanged(
   jobId: string,
   previous: Job,
   write: () => Promise<void>,
+  keep: number,
 ): Promise<Refusal | null> {
   const locked = await lockJob(db, jobId);
   if (!locked || locked.state === 'superseded') return 'superseded';
@@ -271,16 +335,28 @@ export async function commitUnchanged(
   await write();
   await db.query(
     `UPDATE load_jobs SET state = 'done', descriptor_hash = $2, data_etag = $3, resource_url = $4,
-       target_table = $5, rows_loaded = $6, updated_at = now() WHERE job_id = $1`,
-    [jobId, previous.descriptorHash, previous.dataEtag, previous.resourceUrl, previous.targetTable, previous.rowsLoaded],
+       target_table = $5, rows_loaded = $6, content_length = p.content_length, byte_offset = p.byte_offset,
+       plan = p.plan, descriptor = p.descriptor, updated_at = now(), finished_at = now()
+     FROM (SELECT content_length, byte_offset, plan, descriptor FROM load_jobs WHERE job_id = $7) p
+     WHERE load_jobs.job_id = $1`,
+    [
+      jobId,
+      previous.descriptorHash,
+      previous.dataEtag,
+      previous.resourceUrl,
+      previous.targetTable,
+      previous.rowsLoaded,
+      previous.jobId,
+    ],
   );
+  await pruneHistory(db, jobId, keep);
   return null;
 }
 
 /** The last completed load of a package, for the unchanged-upload shortcut. */
 export async function lastDoneJob(db: Client, packageId: string): Promise<Job | null> {
   const { rows } = await db.query(
-    `SELECT * FROM load_jobs WHERE package_id = $1 AND state = 'done' ORDER BY updated_at DESC LIMIT 1`,
+    `SELECT * FROM load_jobs WHERE package_id = $1 AND state = 'done' ORDER BY finished_at DESC NULLS LAST, updated_at DESC LIMIT 1`,
     [packageId],
   );
   return rows[0] ? toJob(rows[0] as Record<string, unknown>) : null;
@@ -302,13 +378,19 @@ export async function closeJob(
   jobId: string,
   state: 'fail' | 'superseded',
   error: string,
+  keep: number,
 ): Promise<Job | null> {
-  const { rows } = await db.query(
-    `UPDATE load_jobs SET state = $2, error = $3, updated_at = now() WHERE job_id = $1 AND state IN ('queued', 'loading')
-     RETURNING *`,
-    [jobId, state, error],
-  );
-  const job = rows[0] ? toJob(rows[0] as Record<string, unknown>) : await getJob(db, jobId);
+  const ended = await transaction(db, async () => {
+    const { rows } = await db.query(
+      `UPDATE load_jobs SET state = $2, error = $3, updated_at = now(), finished_at = now()
+       WHERE job_id = $1 AND state IN ('queued', 'loading')
+       RETURNING *`,
+      [jobId, state, error],
+    );
+    if (rows[0]) await pruneHistory(db, jobId, keep);
+    return rows[0] ? toJob(rows[0] as Record<string, unknown>) : null;
+  });
+  const job = ended ?? (await getJob(db, jobId));
   if (job && job.state !== 'done') await dropStaging(db, job.jobId);
   return job;
 }
@@ -339,8 +421,9 @@ export async function endJob(
   jobId: string,
   state: 'fail' | 'superseded',
   error: string,
+  keep: number,
 ): Promise<Job | null> {
-  const job = await closeJob(db, jobId, state, error);
+  const job = await closeJob(db, jobId, state, error, keep);
   if (job) await showEnd(env, job);
   return job;
 }

@@ -421,24 +421,25 @@ export function valueCaster(field: Field, factor?: number): Caster {
   }
 }
 
-/**
- * Maps schema fields to CSV column indexes: by name when a header is given
- * (exact match first, then ignoring surrounding spaces), else by position.
- */
-export function columnIndexes(fields: Field[], header?: string[]): number[] {
-  if (!header) return fields.map((_, i) => i);
+/** The header column of each schema field (-1 when the header lacks it). */
+export function headerIndexes(fields: Field[], header: string[]): number[] {
   const exact = new Map<string, number>();
   const trimmed = new Map<string, number>();
   header.forEach((h, i) => {
     if (!exact.has(h)) exact.set(h, i);
     if (!trimmed.has(h.trim())) trimmed.set(h.trim(), i);
   });
-  const missing: string[] = [];
-  const indexes = fields.map((f) => {
-    const i = exact.get(f.name) ?? trimmed.get(f.name.trim());
-    if (i === undefined) missing.push(f.name);
-    return i ?? -1;
-  });
+  return fields.map((f) => exact.get(f.name) ?? trimmed.get(f.name.trim()) ?? -1);
+}
+
+/**
+ * Maps schema fields to CSV column indexes: by name when a header is given
+ * (exact match first, then ignoring surrounding spaces), else by position.
+ */
+export function columnIndexes(fields: Field[], header?: string[]): number[] {
+  if (!header) return fields.map((_, i) => i);
+  const indexes = headerIndexes(fields, header);
+  const missing = fields.filter((_, i) => indexes[i] === -1).map((f) => f.name);
   if (missing.length > 0) {
     throw new CastError(
       0,
@@ -456,6 +457,24 @@ export interface RowShape {
   rowNumberFirst?: boolean;
 }
 
+/** The per-field work of a row caster or checker. */
+function fieldPlans(fields: Field[], options: CastOptions) {
+  const defaultMissing = options.missingValues ?? [''];
+  const indexes = columnIndexes(fields, options.header);
+  return fields.map((field, i) => {
+    const missing = new Set(field.missingValues ?? defaultMissing);
+    const only = missing.size === 1 ? ([...missing][0] as string) : null;
+    return {
+      name: field.name,
+      column: indexes[i] as number,
+      cast: valueCaster(field, options.factors && Object.hasOwn(options.factors, field.name) ? options.factors[field.name] : undefined),
+      isMissing: only !== null ? (v: string) => v === only : (v: string) => missing.has(v),
+      required: field.constraints?.required === true,
+      type: `${field.type}/${field.format ?? 'default'}`,
+    };
+  });
+}
+
 /**
  * Builds the caster for rows of `fields`. Throws a CastError (row 0) when the
  * header lacks a schema field, and an Error for an unusable field format.
@@ -465,20 +484,8 @@ export interface RowShape {
  * (the empty string) is compared directly rather than looked up.
  */
 export function createRowCaster(fields: Field[], options: CastOptions = {}, shape: RowShape = {}): RowCaster {
-  const defaultMissing = options.missingValues ?? [''];
-  const indexes = columnIndexes(fields, options.header);
   const byName = new Map(fields.map((f, i) => [f.name, i]));
-  const plans = fields.map((field, i) => {
-    const missing = new Set(field.missingValues ?? defaultMissing);
-    const only = missing.size === 1 ? ([...missing][0] as string) : null;
-    return {
-      name: field.name,
-      column: indexes[i] as number,
-      cast: valueCaster(field, options.factors && Object.hasOwn(options.factors, field.name) ? options.factors[field.name] : undefined),
-      isMissing: only !== null ? (v: string) => v === only : (v: string) => missing.has(v),
-      required: field.constraints?.required === true,
-    };
-  });
+  const plans = fieldPlans(fields, options);
   const partials = Object.entries(options.partialCodes ?? {}).map(([name, chain]) => ({
     target: byName.get(name) ?? -1,
     chain: chain.map((n) => byName.get(n) ?? -1),
@@ -524,6 +531,67 @@ export function createRowCaster(fields: Field[], options: CastOptions = {}, shap
               .join(' - ');
     }
     return out;
+  };
+}
+
+/** One problem of a row, found by a {@link RowChecker}. */
+export interface CellProblem {
+  kind: 'type' | 'required' | 'extra' | 'missing';
+  /** The schema field ('' for a value beyond the header). */
+  field: string;
+  /** 1-based position of the cell in the CSV row. */
+  position: number;
+  value: string;
+  /** The caster's words, as a load error says them (`row 3, column "x": "n/a" is not a number`). */
+  message: string;
+  /** Frictionless's note for the error: `type is "number/default"`, `constraint "required" is "True"`. */
+  note: string;
+}
+
+/** Every problem of one row (empty when the row casts). */
+export type RowChecker = (values: string[], rowNumber: number) => CellProblem[];
+
+/**
+ * Builds the checker of rows of `fields`: the same rules as
+ * {@link createRowCaster}, but it names every bad cell of a row (for the
+ * validation report) rather than stopping at the first. A row of the wrong
+ * width gets a missing-cell problem per absent field and an extra-cell one
+ * per value beyond the header, and its other values are still checked.
+ */
+export function createRowChecker(fields: Field[], options: CastOptions = {}): RowChecker {
+  const plans = fieldPlans(fields, options);
+  const width = options.header ? options.header.length : fields.length;
+  const widthNote = (n: number) => `the row has ${n} values but ${options.header ? 'the header has' : 'the schema has'} ${width}`;
+  return (values, rowNumber) => {
+    const problems: CellProblem[] = [];
+    for (const plan of plans) {
+      const position = plan.column + 1;
+      if (plan.column >= values.length) {
+        const note = widthNote(values.length);
+        problems.push({ kind: 'missing', field: plan.name, position, value: '', message: `row ${rowNumber}, column "${plan.name}": no value (${note})`, note });
+        continue;
+      }
+      const value = values[plan.column] as string;
+      if (plan.isMissing(value)) {
+        if (plan.required) {
+          problems.push({ kind: 'required', field: plan.name, position, value, message: `row ${rowNumber}, column "${plan.name}": a value is required`, note: 'constraint "required" is "True"' });
+        }
+        continue;
+      }
+      try {
+        plan.cast(value);
+      } catch (error) {
+        const why = error instanceof Invalid ? error.message : `cannot be cast (${String(error)})`;
+        problems.push({ kind: 'type', field: plan.name, position, value, message: `row ${rowNumber}, column "${plan.name}": ${show(value)} ${why}`, note: `type is "${plan.type}"` });
+      }
+    }
+    for (let i = width; i < values.length; i++) {
+      const value = values[i] as string;
+      const note = widthNote(values.length);
+      problems.push({ kind: 'extra', field: '', position: i + 1, value, message: `row ${rowNumber}: an extra value ${show(value)} at position ${i + 1} (${note})`, note });
+    }
+    problems.sort((a, b) => a.position - b.position);
+    return problems;
   };
 }
 

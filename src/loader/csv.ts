@@ -16,6 +16,11 @@ export interface ParsedRow {
   end: number;
   /** 1-based data row number (the header is not counted). */
   row: number;
+  /**
+   * With `passBadRows`: why the row's bytes are not valid text in the
+   * encoding (its fields are then decoded with replacement characters).
+   */
+  encodingError?: string;
 }
 
 /** A file that is not parseable CSV; `row` is the 1-based data row (0 = header). */
@@ -44,6 +49,12 @@ export interface CsvParserOptions {
   maxRowBytes?: number;
   /** Use the byte-search row finder when the dialect allows it (default true; false for comparison tests). */
   fastScan?: boolean;
+  /**
+   * Hand on a data row of the wrong width or with bytes invalid in the
+   * encoding (marked `encodingError`) rather than throwing, so a validation
+   * report can name it and read on (default false).
+   */
+  passBadRows?: boolean;
 }
 
 /**
@@ -93,6 +104,9 @@ export class CsvParser {
   private readonly doubleQuote: boolean;
   private readonly skipInitialSpace: boolean;
   private readonly decoder: TextDecoder;
+  /** Decodes a row with bad bytes for a report (passBadRows). */
+  private readonly lenientDecoder: TextDecoder | undefined;
+  private readonly passBadRows: boolean;
   private readonly maxRowBytes: number;
   private expectFields: number | undefined;
   private wantHeader: boolean;
@@ -134,6 +148,8 @@ export class CsvParser {
     } catch {
       throw new CsvError(`unsupported encoding "${encoding}"`, 0);
     }
+    this.passBadRows = options.passBadRows ?? false;
+    this.lenientDecoder = this.passBadRows ? new TextDecoder(encoding.trim(), { fatal: false, ignoreBOM: true }) : undefined;
     this.maxRowBytes = options.maxRowBytes ?? 16 * 1024 * 1024;
     this.bufOffset = options.startOffset ?? 0;
     this.atStart = this.bufOffset === 0;
@@ -458,13 +474,14 @@ export class CsvParser {
     if (stop === start) return; // blank line: skipped, as the original's reader did
     const rowNo = this.wantHeader ? 0 : this.rowNumber + 1;
     let text: string;
+    let encodingError: string | undefined;
     try {
       text = decoded ?? this.decoder.decode(b.subarray(start, stop));
     } catch {
-      throw new CsvError(
-        `${rowNo === 0 ? 'the header row' : `data row ${rowNo}`} is not valid ${this.decoder.encoding} text (set the resource's "encoding")`,
-        rowNo,
-      );
+      const message = `${rowNo === 0 ? 'the header row' : `data row ${rowNo}`} is not valid ${this.decoder.encoding} text (set the resource's "encoding")`;
+      if (rowNo === 0 || !this.lenientDecoder) throw new CsvError(message, rowNo);
+      encodingError = message;
+      text = this.lenientDecoder.decode(b.subarray(start, stop));
     }
     const fields = complex ? this.splitComplex(text) : text.split(this.delimStr);
     if (this.wantHeader) {
@@ -475,13 +492,15 @@ export class CsvParser {
     }
     this.rowNumber = rowNo;
     if (this.expectFields === undefined) this.expectFields = fields.length;
-    else if (fields.length !== this.expectFields) {
+    else if (fields.length !== this.expectFields && !this.passBadRows) {
       throw new CsvError(
         `data row ${rowNo} has ${fields.length} fields but the ${this.header ? 'header has' : 'file has'} ${this.expectFields} (check the delimiter and quoting)`,
         rowNo,
       );
     }
-    rows.push({ fields, end: this.bufOffset + termEnd, row: rowNo });
+    const row: ParsedRow = { fields, end: this.bufOffset + termEnd, row: rowNo };
+    if (encodingError !== undefined) row.encodingError = encodingError;
+    rows.push(row);
   }
 
   /** Field splitting for a decoded row that contains quotes, escapes or skipped spaces. */

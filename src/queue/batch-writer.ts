@@ -70,6 +70,12 @@ export class BatchWriter {
     this.end = end;
   }
 
+  /** Drops the rows added and not yet sent (a load that met bad data writes no more). */
+  discard(): void {
+    this.rows = [];
+    this.end = this.sent.offset;
+  }
+
   /** Sends the rows added so far as one batch (waiting while two are in flight). */
   async flush(): Promise<void> {
     if (this.rows.length === 0) return;

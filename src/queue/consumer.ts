@@ -102,7 +102,7 @@ async function giveUp(env: Env, config: Config, body: LoaderMessage, message: Me
 
 async function endAs(env: Env, config: Config, jobId: string, state: 'fail' | 'superseded', error: string, log: Log) {
   try {
-    await withDb(config, (db) => endJob(env, db, jobId, state, error));
+    await withDb(config, (db) => endJob(env, db, jobId, state, error, config.OS_LOADER_HISTORY_KEEP));
     log('loader: job ended', { job: jobId, state, error });
   } catch (e) {
     // Postgres is unreachable: the status object's stall alarm ends the job later.
@@ -113,7 +113,8 @@ async function endAs(env: Env, config: Config, jobId: string, state: 'fail' | 's
 /** A job found ended (by another delivery, the stall alarm, a newer upload): its cleanup, again (idempotent). */
 async function settleEnded(env: Env, config: Config, job: Job): Promise<void> {
   if (job.state !== 'fail' && job.state !== 'superseded') return;
-  await withDb(config, (db) => endJob(env, db, job.jobId, job.state as 'fail' | 'superseded', job.error ?? 'load failed'));
+  await withDb(config, (db) => endJob(env, db, job.jobId, job.state as 'fail' | 'superseded', job.error ?? 'load failed', config.OS_LOADER_HISTORY_KEEP),
+  );
 }
 
 async function settleIfEnded(env: Env, config: Config, jobId: string): Promise<void> {

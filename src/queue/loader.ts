@@ -36,12 +36,26 @@ import {
   noteChunk,
   saveCsvHeader,
   saveDialect,
+  saveReport,
+  saveValidation,
   stagingTableName,
   tableExists,
   type Job,
   type Refusal,
 } from '../jobs/lifecycle.ts';
-import { CsvParser, type ParsedRow } from '../loader/csv.ts';
+import { CastError, headerIndexes, type RowChecker } from '../loader/cast.ts';
+import { CsvError, CsvParser, type ParsedRow } from '../loader/csv.ts';
+import {
+  addErrors,
+  cellErrors,
+  emptyValidation,
+  encodingError,
+  fatalError,
+  missingLabel,
+  summarySentence,
+  type StoredError,
+  type ValidationState,
+} from '../loader/report.ts';
 import { declaredDialectKeys, dialectView, resolveDialect, SAMPLE_BYTES, type ResolvedDialect } from '../loader/dialect.ts';
 import { factTableName, packageId } from '../loader/naming.ts';
 import { swapTableSql } from '../loader/sql.ts';
@@ -225,7 +239,7 @@ async function finishUnchanged(run: Run, id: string, previous: Job): Promise<'do
         loaded: true,
         last_update: Date.now() / 1000,
       });
-    }),
+    }, run.config.OS_LOADER_HISTORY_KEEP),
   );
   stopIf(refusal);
   await setPackageAlias(run.env, id, run.job.statusKey);
@@ -239,7 +253,17 @@ function fractionOf(offset: number, job: Job): number | null {
   return Math.min(1, offset / job.contentLength);
 }
 
-/** Loads rows from the checkpoint on; finishes the job at the end of the file. */
+/**
+ * Loads rows from the checkpoint on; finishes the job at the end of the file.
+ *
+ * At the first bad row the load stops writing (nothing of it goes live, the
+ * staging table is dropped when the job fails) and only validates from there:
+ * every later row is checked and its problems collected, up to
+ * OS_LOADER_MAX_ERRORS, across as many messages as it takes. The validation
+ * (rows read, errors so far) is the job's checkpoint then, moved with the byte
+ * offset exactly once (saveValidation); at the end of the file or the cap the
+ * job fails with a sentence that counts the errors.
+ */
 async function loadChunk(run: Run): Promise<ChunkOutcome> {
   const { job, config, db } = run;
   if (!job.plan) throw new PermanentError('internal: job lost its load plan');
@@ -247,12 +271,23 @@ async function loadChunk(run: Run): Promise<ChunkOutcome> {
   const resourceUrl = job.resourceUrl as string;
   const started = Date.now();
   const deadline = started + config.OS_LOADER_CHUNK_SECONDS * 1000;
+  const cap = config.OS_LOADER_MAX_ERRORS;
+  /** Set once this load met bad data (or it already had when this message started). */
+  let validation: ValidationState | null = job.validation;
+  /** Byte offset of the job's checkpoint when the validation was last saved, and after the last row it checked. */
+  let savedAt = job.byteOffset;
+  let checkedTo = job.byteOffset;
 
   await report(run, 'loading-data', { progress: job.rowsLoaded, fraction: fractionOf(job.byteOffset, job) });
   await noteChunk(db, job.jobId);
+  // A redelivery after the validation ended: fail with it again.
+  if (validation?.capped) throw new PermanentError(summarySentence(validation));
 
   // The previous message stopped exactly at the end of the file: nothing left to read.
-  if (job.contentLength !== null && job.byteOffset > 0 && job.byteOffset === job.contentLength) return finish(run, plan);
+  if (job.contentLength !== null && job.byteOffset > 0 && job.byteOffset === job.contentLength) {
+    if (validation) throw new PermanentError(summarySentence(validation));
+    return finish(run, plan);
+  }
   const opened = await openResource(resourceUrl, job.byteOffset, datastoreSigner(config));
   if (job.dataEtag && opened.etag && opened.etag !== job.dataEtag) {
     await opened.reader.cancel();
@@ -268,12 +303,16 @@ async function loadChunk(run: Run): Promise<ChunkOutcome> {
   }
   const parser = new CsvParser(dialect, job.plan.encoding, {
     startOffset: job.byteOffset,
-    rowsBefore: job.rowsLoaded,
+    rowsBefore: validation ? validation.rows : job.rowsLoaded,
+    // Rows of the wrong width or with bad bytes reach the caster, which stops the load, and the checker.
+    passBadRows: true,
     ...(resuming ? { expectedFields: job.csvHeader?.length ?? plan.pkg.resource.fields.length } : {}),
   });
   // Values are picked by header name; a resumed chunk has no header row, so
   // the first chunk stores it before its first batch.
+  const header = () => (resuming || !dialect.header ? job.csvHeader : (parser.header ?? null));
   let castRow = resuming || !dialect.header ? plan.caster(job.csvHeader) : null;
+  let checkRow: RowChecker | null = null;
   // A server that ignored Range sent the whole file: skip what is loaded.
   let toSkip = opened.ranged ? 0 : job.byteOffset;
 
@@ -291,22 +330,62 @@ async function loadChunk(run: Run): Promise<ChunkOutcome> {
   });
   let chunkRows = 0;
 
-  /** Casts and batches parsed rows; false once the chunk's row limit is reached (the rest is left). */
+  /** Checks one row into the validation; false once the error cap is reached. */
+  const check = (r: ParsedRow): boolean => {
+    const v = validation as ValidationState;
+    checkRow ??= plan.checker(header());
+    v.rows = r.row;
+    checkedTo = r.end;
+    const found = r.encodingError !== undefined ? [encodingError(r.row, r.encodingError)] : cellErrors(checkRow(r.fields, r.row), r.row);
+    return addErrors(v, found, cap);
+  };
+
+  /** The first bad row: write no more, keep what is committed as the checkpoint, validate from here. */
+  const startValidation = async (r: ParsedRow): Promise<boolean> => {
+    writer.discard();
+    await writer.settle();
+    savedAt = writer.position.offset;
+    validation = emptyValidation(r.row - 1);
+    run.log('loader: bad data, validating the rest', { job: job.jobId, row: r.row });
+    return check(r);
+  };
+
+  /** Saves the validation as the checkpoint (exactly once, from where this delivery saved it last). */
+  const saveChecked = async (): Promise<void> => {
+    stopIf(await saveValidation(db, job.jobId, savedAt, checkedTo, validation as ValidationState));
+    savedAt = checkedTo;
+    job.byteOffset = checkedTo;
+  };
+
+  /** Casts and batches parsed rows (or checks them); false once the chunk's row limit or the error cap is reached. */
   const take = async (rows: ParsedRow[]): Promise<boolean> => {
     if (rows.length === 0) return true;
-    if (!castRow) {
+    if (!castRow && !validation) {
       // First rows of the file: keep the header for the chunks that resume without it.
-      const header = parser.header ?? null;
-      castRow = plan.caster(header);
-      if (header) {
-        await saveCsvHeader(db, job.jobId, header);
-        job.csvHeader = header;
+      const parsed = parser.header ?? null;
+      castRow = plan.caster(parsed);
+      if (parsed) {
+        await saveCsvHeader(db, job.jobId, parsed);
+        job.csvHeader = parsed;
       }
     }
     for (const r of rows) {
       if (chunkRows >= config.OS_LOADER_CHUNK_ROWS) return false;
-      writer.add(castRow(r.fields, r.row), r.end);
       chunkRows++;
+      if (validation) {
+        if (!check(r)) return false;
+        continue;
+      }
+      let cast: Array<string | null>;
+      try {
+        if (r.encodingError !== undefined) throw new CsvError(r.encodingError, r.row);
+        cast = (castRow as NonNullable<typeof castRow>)(r.fields, r.row);
+      } catch (err) {
+        if (!(err instanceof CastError || err instanceof CsvError) || r.row === 0) throw err;
+        if (!(await startValidation(r))) return false;
+        continue;
+      }
+      writer.add(cast, r.end);
       if (writer.pending >= config.OS_LOADER_BATCH_ROWS) await writer.flush();
     }
     return true;
@@ -314,15 +393,23 @@ async function loadChunk(run: Run): Promise<ChunkOutcome> {
 
   /** Commits what is batched and leaves the rest of the file to the next message. */
   const handOn = async (): Promise<ChunkOutcome> => {
-    await writer.settle();
-    await opened.reader.cancel();
+    if (validation) {
+      await opened.reader.cancel();
+      await saveChecked();
+      if (validation.capped) throw new PermanentError(summarySentence(validation));
+      await report(run, 'loading-data', { fraction: fractionOf(checkedTo, job) });
+    } else {
+      await writer.settle();
+      await opened.reader.cancel();
+    }
     await run.env.LOADER_QUEUE.send({ kind: 'load', job: job.jobId } satisfies LoaderMessage);
     const at = writer.position;
     run.log('loader chunk handed on', {
       job: job.jobId,
-      rows: at.rows,
-      offset: at.offset,
+      rows: validation ? validation.rows : at.rows,
+      offset: validation ? checkedTo : at.offset,
       chunkRows,
+      validating: validation !== null,
       ms: Date.now() - started,
       waitedForDbMs: writer.waitedMs,
     });
@@ -355,13 +442,41 @@ async function loadChunk(run: Run): Promise<ChunkOutcome> {
     }
     if (toSkip > 0) throw new PermanentError(`data file ${resourceUrl} is shorter than the loaded part (it changed)`);
     if (!(await take(parser.end()))) return await handOn();
+    if (validation) {
+      await saveChecked();
+      throw new PermanentError(summarySentence(validation));
+    }
     await writer.settle();
   } catch (err) {
     // Let a batch in flight settle so its error (not a stray rejection) is what propagates.
     await writer.abandon();
-    throw err;
+    await opened.reader.cancel().catch(() => undefined);
+    throw await reportFatal(run, validation, err, header());
   }
   return finish(run, plan);
+}
+
+/**
+ * A problem that stops the reading (a broken file, a header without the
+ * schema's columns) goes into the report too; the job then fails with the
+ * error itself, or with the report's sentence when rows had errors before.
+ */
+async function reportFatal(run: Run, validation: ValidationState | null, err: unknown, header: string[] | null): Promise<unknown> {
+  const fields = run.job.plan?.pkg.resource.fields ?? [];
+  let found: StoredError[];
+  if (err instanceof CastError && err.row === 0 && header) {
+    const indexes = headerIndexes(fields, header);
+    found = fields.flatMap((f, i) => (indexes[i] === -1 ? [missingLabel(f.name, i + 1, header, err.message)] : []));
+  } else if (err instanceof CsvError) {
+    found = [fatalError(/is not valid .* text/.test(err.message) ? 'encoding-error' : 'source-error', err.message, err.row)];
+  } else {
+    return err;
+  }
+  // Past the cap if need be: the reason the reading stopped is always shown.
+  const state = validation ?? emptyValidation(run.job.rowsLoaded);
+  state.errors.push(...found);
+  await saveReport(run.db, run.job.jobId, state);
+  return validation ? new PermanentError(summarySentence(state)) : err;
 }
 
 /**
@@ -412,7 +527,7 @@ async function finish(run: Run, plan: PreparedLoad): Promise<ChunkOutcome> {
     commitLoad(db, job, async () => {
       for (const sql of swap) await db.query(sql);
       await upsertPackage(db, doc);
-    }),
+    }, run.config.OS_LOADER_HISTORY_KEEP),
   );
   stopIf(refusal);
   // The package id now answers with this job's status (the job that committed, not the one that started last).

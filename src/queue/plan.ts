@@ -6,7 +6,7 @@
  * only module here that knows the loader core's (src/loader/*) signatures.
  */
 import { buildBabbageModel } from '../loader/babbage.ts';
-import { castOptionsFor, castsToPlainText, createRowCaster, type CastOptions } from '../loader/cast.ts';
+import { castOptionsFor, castsToPlainText, createRowCaster, createRowChecker, type CastOptions, type RowChecker } from '../loader/cast.ts';
 import { parseDescriptor, resolveResourceUrl } from '../loader/descriptor.ts';
 import { columnNames } from '../loader/naming.ts';
 import type { OsTypeTable } from '../loader/taxonomy.ts';
@@ -96,6 +96,8 @@ export interface PreparedLoad {
    * number first (as `_id`).
    */
   caster(header: string[] | null): (values: string[], row: number) => Array<string | null>;
+  /** The checker of the same rows (every problem of a row, for the validation report). */
+  checker(header: string[] | null): RowChecker;
   /** Rows -> one array per column (the unnest parameters). */
   toColumns(rows: Array<Array<string | null>>): Array<Array<string | null>>;
   /** The babbage model for the final table. */
@@ -131,6 +133,9 @@ export function preparedFrom(plan: StoredPlan): PreparedLoad {
       return permanent('cannot read the data', () =>
         createRowCaster(pkg.resource.fields, { ...plan.cast, header: header ?? undefined }, { rowNumberFirst: true }),
       );
+    },
+    checker(header) {
+      return permanent('cannot read the data', () => createRowChecker(pkg.resource.fields, { ...plan.cast, header: header ?? undefined }));
     },
     toColumns(rows) {
       const cols: Array<Array<string | null>> = Array.from({ length: width }, () => new Array(rows.length));

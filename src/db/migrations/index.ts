@@ -11,13 +11,14 @@ import loginHop from './0006_login_hop.ts';
 import loadDialect from './0007_load_dialect.ts';
 import loadLifecycle from './0008_load_lifecycle.ts';
 import userApiKeys from './0009_user_api_keys.ts';
+import loadHistory from './0010_load_history.ts';
 
 export interface Migration {
   id: string;
   sql: string;
 }
 
-export const MIGRATIONS: Migration[] = [identity, registry, loader, registrySearch, loginHop, loadDialect, loadLifecycle, userApiKeys];
+export const MIGRATIONS: Migration[] = [identity, registry, loader, registrySearch, loginHop, loadDialect, loadLifecycle, userApiKeys, loadHistory];
 
 interface Queryable {
   query(text: string, params?: unknown[]): Promise<{ rows: Record<string, unknown>[] }>;
