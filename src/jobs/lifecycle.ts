@@ -281,9 +281,9 @@ export async function saveReport(db: Client, jobId: string, validation: Validati
 }
 
 /**
- * Keeps the newest `keep` ended loads of the package (and never the one
- * whose data is live): called in the transaction that ends a job, so the
- * history stays bounded. Jobs that ended before the descriptor named their
+ * Keeps `keep` ended loads of the package: the one whose data is live and
+ * the newest others. Called in the transaction that ends a job, so the
+ * history stays bounded (running jobs are not counted). Jobs that ended before the descriptor named their
  * package are bounded the same way by their status key.
  */
 async function pruneHistory(db: Client, jobId: string, keep: number): Promise<void> {
@@ -295,11 +295,12 @@ async function pruneHistory(db: Client, jobId: string, keep: number): Promise<vo
           OR (me.package_id IS NULL AND j.package_id IS NULL AND j.status_key = me.status_key)
      ),
      live AS (SELECT job_id FROM mine WHERE state = 'done' ORDER BY finished_at DESC NULLS LAST LIMIT 1),
-     old AS (
-       SELECT job_id FROM mine WHERE state IN ('done', 'fail', 'superseded')
-       ORDER BY created_at DESC OFFSET $2
+     others AS (
+       SELECT job_id, row_number() OVER (ORDER BY created_at DESC, job_id) AS n FROM mine
+       WHERE state IN ('done', 'fail', 'superseded') AND job_id NOT IN (SELECT job_id FROM live)
      )
-     DELETE FROM load_jobs WHERE job_id IN (SELECT job_id FROM old) AND job_id NOT IN (SELECT job_id FROM live)`,
+     DELETE FROM load_jobs
+     WHERE job_id IN (SELECT job_id FROM others WHERE n > $2::int - (SELECT count(*) FROM live))`,
     [jobId, keep],
   );
 }

@@ -153,7 +153,8 @@ export function registerPackageReportRoutes(app: App): void {
     const loads = await withDb(config, async (db) => {
       const doc = await getPackage(db, id);
       const access = historyAccess(user?.userid ?? null, id, doc ? doc.package.private === false : null);
-      return access ? packageHistory(db, id, access, config.OS_LOADER_HISTORY_KEEP) : [];
+      // Pruning keeps that many ended loads; a few running ones come on top.
+      return access ? packageHistory(db, id, access, config.OS_LOADER_HISTORY_KEEP + 5) : [];
     });
     if (loads.length === 0) return untyped(jsonError(c, 404, 'no loads found for this package'));
     return untyped(jsonp(c, { id, loads }, 200));
