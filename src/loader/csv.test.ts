@@ -87,6 +87,30 @@ describe.each([true, false])('CsvParser (fastScan %s) rejects what is not CSV wi
   });
 });
 
+describe.each([true, false])('CsvParser (fastScan %s) with passBadRows hands bad rows on for a report', (fastScan) => {
+  const lenient = (bytes: Uint8Array) => {
+    const parser = new CsvParser(DEFAULT_DIALECT, 'utf-8', { fastScan, passBadRows: true });
+    return [...parser.push(bytes), ...parser.end()];
+  };
+
+  it('rows of the wrong width keep their values, the next rows follow', () => {
+    const rows = lenient(enc.encode('a,b\n1,2,3\n4\n5,6\n'));
+    expect(rows.map((r) => [r.row, r.fields])).toEqual([[1, ['1', '2', '3']], [2, ['4']], [3, ['5', '6']]]);
+  });
+
+  it('a data row with bytes invalid in the encoding is marked, and reading goes on', () => {
+    const rows = lenient(new Uint8Array([0x61, 0x0a, 0xff, 0x41, 0x0a, 0x42, 0x0a]));
+    expect(rows.map((r) => [r.row, r.fields, r.encodingError])).toEqual([
+      [1, ['\ufffdA'], 'data row 1 is not valid utf-8 text (set the resource\'s "encoding")'],
+      [2, ['B'], undefined],
+    ]);
+  });
+
+  it('a header with invalid bytes still stops the parse', () => {
+    expect(() => lenient(new Uint8Array([0xff, 0x0a, 0x41, 0x0a]))).toThrow(/the header row is not valid utf-8/);
+  });
+});
+
 describe('CsvParser strips a BOM split over tiny chunks', () => {
   it('even when the first chunk is empty', () => {
     const parser = new CsvParser();

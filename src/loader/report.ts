@@ -240,14 +240,28 @@ function showError(e: StoredError, header: boolean): ReportError {
 
 const NUMERIC = new Set(['number', 'integer']);
 
-/** Number settings tried, in order, on a column's failing values. */
+/** Number settings tried, in order, on a column's failing values (the simplest that fits wins). */
 const NUMBER_SETTINGS: Array<Pick<Field, 'groupChar' | 'decimalChar'>> = [
   { groupChar: ',' },
+  { decimalChar: ',' },
   { groupChar: '.', decimalChar: ',' },
   { groupChar: ' ', decimalChar: ',' },
   { groupChar: "'" },
-  { decimalChar: ',' },
 ];
+
+const escapeRe = (c: string): string => c.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/**
+ * Whether `value` is written as `setting` says: groups of three digits
+ * between group characters, one decimal mark. Stricter than the caster
+ * (which drops every group character), so a setting that would misread a
+ * value ("1.234,5" with groupChar ",") is not suggested.
+ */
+function writtenWith(value: string, setting: Pick<Field, 'groupChar' | 'decimalChar'>): boolean {
+  const d = escapeRe(setting.decimalChar ?? '.');
+  const int = setting.groupChar ? `(?:\\d{1,3}(?:${escapeRe(setting.groupChar)}\\d{3})+|\\d+)` : '\\d+';
+  return new RegExp(`^[+-]?${int}(?:${d}\\d+)?$`).test(value.trim());
+}
 
 /** Date formats tried, in order, on a date column's failing values (day first before month first). */
 const DATE_FORMATS = [
@@ -323,7 +337,7 @@ export function suggestFixes(errors: StoredError[], fields: Field[], missingValu
     if (NUMERIC.has(field.type)) {
       for (const setting of NUMBER_SETTINGS) {
         const asNumber: Field = { ...field, type: 'number', ...setting };
-        if (!numeric.every((v) => casts(asNumber, v))) continue;
+        if (!numeric.every((v) => writtenWith(v, setting) && casts(asNumber, v))) continue;
         const change: Record<string, unknown> = field.type === 'integer' ? { type: 'number', ...setting } : { ...setting };
         out.push({
           target: 'field',

@@ -265,6 +265,16 @@ describe('a report bounded by OS_LOADER_MAX_ERRORS, across chunks and redeliveri
 });
 
 describe('/package/report and /package/history visibility', () => {
+  it('both endpoints are in the OpenAPI document with their parameters', async () => {
+    const doc = (await (await call('/openapi.json')).json()) as {
+      paths: Record<string, Record<string, { parameters?: { name: string }[]; responses?: Record<string, unknown> }>>;
+    };
+    const names = (path: string) => (doc.paths[path]?.get?.parameters ?? []).map((p) => p.name).sort();
+    expect(names('/package/report')).toEqual(['callback', 'datapackage', 'jwt']);
+    expect(names('/package/history')).toEqual(['callback', 'id', 'jwt']);
+    for (const path of ['/package/report', '/package/history']) expect(Object.keys(doc.paths[path]?.get?.responses ?? {}).sort()).toEqual(['200', '400', '404']);
+  });
+
   it('answers 400 without datapackage or id, and 404 for unknown keys', async () => {
     expect((await call('/package/report')).status).toBe(400);
     expect((await call('/package/history')).status).toBe(400);
@@ -307,8 +317,9 @@ describe('/package/report and /package/history visibility', () => {
     expect((await history(id, await userToken(newUserId()))).status).toBe(404);
     expect((await report(id)).status).toBe(404);
 
-    const published = await call(`/package/publish?jwt=${encodeURIComponent(owner)}&id=${encodeURIComponent(id)}&publish=true`, { method: 'POST' });
-    expect(published.status).toBe(200);
+    // Publishing takes the owner's permission token.
+    const published = await call(`/package/publish?jwt=${encodeURIComponent(first.token)}&id=${encodeURIComponent(id)}&publish=true`, { method: 'POST' });
+    expect(await published.json()).toEqual({ success: true, published: true });
     const theirs = await history(id, await userToken(newUserId()));
     expect(theirs.status).toBe(200);
     expect(theirs.body.loads).toHaveLength(2);
