@@ -272,7 +272,9 @@ describe('/package/report and /package/history visibility', () => {
     const names = (path: string) => (doc.paths[path]?.get?.parameters ?? []).map((p) => p.name).sort();
     expect(names('/package/report')).toEqual(['callback', 'datapackage', 'jwt']);
     expect(names('/package/history')).toEqual(['callback', 'id', 'jwt']);
-    for (const path of ['/package/report', '/package/history']) expect(Object.keys(doc.paths[path]?.get?.responses ?? {}).sort()).toEqual(['200', '400', '404']);
+    for (const path of ['/package/report', '/package/history']) {
+      expect(Object.keys(doc.paths[path]?.get?.responses ?? {})).toEqual(expect.arrayContaining(['200', '400', '404']));
+    }
   });
 
   it('answers 400 without datapackage or id, and 404 for unknown keys', async () => {
