@@ -239,6 +239,11 @@ function fractionOf(offset: number, job: Job): number | null {
   return Math.min(1, offset / job.contentLength);
 }
 
+/** The status figures at a committed point: rows, share done, bytes read (the bytes only the live stream shows). */
+function progressAt(offset: number, rows: number, job: Job): StatusPatch {
+  return { progress: rows, fraction: fractionOf(offset, job), bytes: offset, bytesTotal: job.contentLength };
+}
+
 /** Loads rows from the checkpoint on; finishes the job at the end of the file. */
 async function loadChunk(run: Run): Promise<ChunkOutcome> {
   const { job, config, db } = run;
@@ -248,7 +253,7 @@ async function loadChunk(run: Run): Promise<ChunkOutcome> {
   const started = Date.now();
   const deadline = started + config.OS_LOADER_CHUNK_SECONDS * 1000;
 
-  await report(run, 'loading-data', { progress: job.rowsLoaded, fraction: fractionOf(job.byteOffset, job) });
+  await report(run, 'loading-data', progressAt(job.byteOffset, job.rowsLoaded, job));
   await noteChunk(db, job.jobId);
 
   // The previous message stopped exactly at the end of the file: nothing left to read.
@@ -286,7 +291,7 @@ async function loadChunk(run: Run): Promise<ChunkOutcome> {
     committed: async (at) => {
       job.byteOffset = at.offset;
       job.rowsLoaded = at.rows;
-      await report(run, 'loading-data', { progress: at.rows, fraction: fractionOf(at.offset, job) });
+      await report(run, 'loading-data', progressAt(at.offset, at.rows, job));
     },
   });
   let chunkRows = 0;
