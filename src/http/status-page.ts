@@ -82,7 +82,7 @@ const SCRIPT = `
     var loadMs = stepMs(s, 'loading-data');
     if (loadMs > 0 && s.records > 0) {
       var rate = s.records / (loadMs / 1000);
-      parts.push(Math.round(rate).toLocaleString('en') + ' rows/s');
+      parts.push(Math.round(rate).toLocaleString('en') + ' rows/s' + (bytes ? ', ' + (bytes / 1e3 / loadMs).toFixed(1) + ' MB/s' : ''));
       if (bytes && s.bytesTotal && s.status === 'loading-data') {
         var left = (s.bytesTotal - bytes) / (bytes / loadMs);
         parts.push(seconds(Math.max(0, left)) + ' left');

@@ -290,3 +290,17 @@ describe('GET /package/status/view', () => {
     expect(unknown.status).toBe(404);
   });
 });
+
+describe('OpenAPI document', () => {
+  it('documents the event stream of /package/status and the page route', async () => {
+    const doc = (await (await call('/openapi.json')).json()) as {
+      paths: Record<string, { get?: { responses: Record<string, { content?: Record<string, unknown> }> } }>;
+    };
+    const status = doc.paths['/package/status']?.get;
+    expect(Object.keys(status?.responses['200']?.content ?? {}).sort()).toEqual(['application/json', 'text/event-stream']);
+    expect(Object.keys(status?.responses ?? {})).toEqual(expect.arrayContaining(['200', '204', '400', '404']));
+    const view = doc.paths['/package/status/view']?.get;
+    expect(Object.keys(view?.responses['200']?.content ?? {})).toEqual(['text/html']);
+    expect(Object.keys(view?.responses ?? {})).toEqual(expect.arrayContaining(['200', '400', '404']));
+  });
+});
