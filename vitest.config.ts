@@ -22,6 +22,8 @@ export default defineConfig({
                 ...inject('bindings'),
                 OS_BASE_URL: 'http://conductor.test',
                 OS_DEV_MODE: 'true',
+                // Short, so the stream tests see heartbeats.
+                OS_STATUS_STREAM_HEARTBEAT: '1',
               },
             },
           })),

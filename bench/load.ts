@@ -12,25 +12,17 @@
  * Neon driver needs locally, and the S3-compatible server.
  */
 import { execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { migrate } from '../src/db/migrations/index.ts';
 import { connectNode } from '../tools/lib/db.ts';
-import { encodeSecrets, generateRsaKeyPair } from '../tools/lib/secrets.ts';
-import { startPostgres } from '../tools/services/postgres.ts';
-import { freePort } from '../tools/services/util.ts';
 import { cpuBetween, sampleCpu, workerdPeakKb, type CpuSample } from './lib/cpu.ts';
 import { CSV_HEADER, csvRow, descriptor, FIELDS, prng } from './generate.ts';
 import { Inspector, selfTimes, type CpuProfile } from './lib/inspector.ts';
-import { startWorker } from './lib/runtime.ts';
-import { startServiceChild } from './lib/services.ts';
+import { startBenchStack, BENCH_API_KEY } from './lib/stack.ts';
+import { apiTokens, putPackageFiles, requestLoad } from './lib/client.ts';
 import { positiveArg } from './lib/args.ts';
-
-/** Development-only API key of the throw-away bench stack (not a secret). */
-const API_KEY = 'bench-api-key-development-only';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -61,33 +53,11 @@ function generateCsv(path: string, rows: number): number {
  * is timed (this process also runs the S3 server and the WebSocket proxy).
  */
 async function uploadPackage(base: string, token: string, owner: string, name: string, csvPath: string): Promise<string> {
-  const files: Record<string, Buffer> = {
+  const urls = await putPackageFiles(base, token, owner, name, {
     'budget.csv': readFileSync(csvPath),
     'datapackage.json': Buffer.from(JSON.stringify(descriptor(owner, name))),
-  };
-  const filedata: Record<string, { md5: string; name: string; length: number }> = {};
-  for (const [p, b] of Object.entries(files)) {
-    filedata[p] = { md5: createHash('md5').update(b).digest('base64'), name: p, length: b.length };
-  }
-  const auth = await fetch(`${base}/datastore/`, {
-    method: 'POST',
-    headers: { 'Auth-Token': token },
-    body: JSON.stringify({ metadata: { owner, name }, filedata }),
   });
-  if (auth.status !== 200) throw new Error(`authorize: HTTP ${auth.status} ${await auth.text()}`);
-  const grants = ((await auth.json()) as { filedata: Record<string, { upload_url: string; upload_query: Record<string, string[]>; md5: string }> }).filedata;
-  for (const [p, b] of Object.entries(files)) {
-    const g = grants[p];
-    if (!g) throw new Error(`no grant for ${p}`);
-    const q = new URLSearchParams(Object.entries(g.upload_query).map(([k, v]) => [k, v[0] ?? '']));
-    const put = await fetch(`${g.upload_url}?${q}`, {
-      method: 'PUT',
-      body: new Uint8Array(b),
-      headers: { 'Content-MD5': g.md5 },
-    });
-    if (put.status !== 200) throw new Error(`PUT ${p}: HTTP ${put.status}`);
-  }
-  return (grants['datapackage.json'] as { upload_url: string }).upload_url;
+  return urls['datapackage.json'] as string;
 }
 
 interface RunContext {
@@ -151,11 +121,7 @@ async function loadThroughService(ctx: RunContext, run: number, profiling: boole
     console.log(`run ${run}: loading through the service …`);
     const cpu0 = sampleCpu(ctx.rootPid, ctx.pg.dataDir, ctx.named);
     const t0 = performance.now();
-    const up = await fetch(`${base}/package/upload?datapackage=${encodeURIComponent(dpUrl)}&jwt=${encodeURIComponent(token)}`, {
-      method: 'POST',
-    });
-    const upBody = (await up.json()) as { status: string };
-    if (upBody.status !== 'queued') throw new Error(`upload: ${JSON.stringify(upBody)}`);
+    await requestLoad(base, dpUrl, token);
     let last: { status: string; progress: number; error?: string; steps?: unknown } = { status: 'queued', progress: 0 };
     let peakKb = 0;
     let lastChange = Date.now();
@@ -305,65 +271,17 @@ async function main(): Promise<void> {
     const bytes = generateCsv(csvPath, rows);
     console.log(`CSV: ${(bytes / 1e6).toFixed(1)} MB`);
 
-    const pg = await startPostgres();
-    stops.push(() => pg.stop());
-    // The S3 server and the WebSocket proxy run in processes of their own (CPU measured apart).
-    const proxyChild = await startServiceChild<{ hostPort: string }>('ws-proxy');
-    stops.push(() => proxyChild.stop());
-    const proxy = proxyChild.info;
-    const db = await connectNode(pg.url, proxy.hostPort);
-    await migrate(db.client);
-    const s3Child = await startServiceChild<{ hostname: string; port: number }>('s3', {
-      accessKeyId: 'bench-access-key',
-      secretAccessKey: 'bench-secret-key-not-a-secret',
-      bucket: 'datastore',
-      directory: join(work, 's3'),
-    });
-    stops.push(() => s3Child.stop());
-    const s3 = s3Child.info;
-    const keys = generateRsaKeyPair();
-    const owner = 'bench' + createHash('md5').update(String(Date.now())).digest('hex').slice(0, 16);
-    const port = await freePort();
-    const inspectorPort = await freePort();
-    const base = `http://127.0.0.1:${port}`;
-    const vars: Record<string, string> = {
-      OS_BASE_URL: base,
-      OS_DEV_MODE: 'true',
-      OS_CONDUCTOR_ENGINE: pg.url,
-      OS_DB_WS_PROXY: proxy.hostPort,
-      OS_ACCESS_KEY_ID: 'bench-access-key',
-      OS_SECRET_ACCESS_KEY: 'bench-secret-key-not-a-secret',
-      OS_S3_HOSTNAME: s3.hostname,
-      OS_S3_PORT: String(s3.port),
-      OS_S3_SCHEME: 'http',
-      OS_STORAGE_BUCKET_NAME: 'datastore',
-      OS_CLIENT_API_KEYS: `${API_KEY}:${owner}`,
-      // Loader settings may be overridden from the environment (e.g. OS_LOADER_CHUNK_SECONDS).
-      ...Object.fromEntries(
-        Object.entries(process.env).filter((e): e is [string, string] => e[0].startsWith('OS_LOADER_') && !!e[1]),
-      ),
-      ...encodeSecrets({
-        'private.pem': keys.privatePem,
-        'public.pem': keys.publicPem,
-        'google.key': 'bench-unused',
-        'google.secret.key': 'bench-unused',
-      }),
-    };
-    const worker = await startWorker({ port, inspectorPort, vars, work, verbose: !!process.env.BENCH_VERBOSE });
-    stops.push(() => worker.stop());
+    const stack = await startBenchStack(work, stops);
+    const { base, owner, pg, db, worker, inspectorPort } = stack;
 
     // Tokens the way an automated client gets them: API key -> user token -> permission token.
-    const apiAuth = await fetch(`${base}/user/authenticate_api_key`, { method: 'POST', headers: { 'x-api-key': API_KEY } });
-    const userToken = ((await apiAuth.json()) as { token: string }).token;
-    const authz = await fetch(`${base}/user/authorize?service=os.datastore&jwt=${encodeURIComponent(userToken)}`);
-    const token = ((await authz.json()) as { token: string }).token;
-    if (!token) throw new Error('could not get a permission token');
+    const token = (await apiTokens(base, BENCH_API_KEY)).permissionToken;
     // The isolate's own heap (what the 128 MB limit counts), sampled through the inspector.
     const inspector = process.env.BENCH_NO_INSPECTOR ? null : await Inspector.connect(inspectorPort);
     if (inspector) stops.push(() => inspector.close());
     const ctx: RunContext = {
       base, token, owner, csvPath, rows, db, pg, inspector, rootPid: worker.rootPid,
-      named: { s3: s3Child.pid, proxy: proxyChild.pid },
+      named: stack.named,
     };
     const results: RunResult[] = [];
     for (let run = 1; run <= runs; run++) {
@@ -375,7 +293,6 @@ async function main(): Promise<void> {
           ` (CPU stolen by the hypervisor: ${service.cpu.steal.toFixed(1)} s during the load, ${copy.cpu.steal.toFixed(1)} s during \\copy)`,
       );
     }
-    await db.close();
     report(results, { rows, bytes, csvPath });
   } finally {
     for (const stop of stops.reverse()) await Promise.resolve(stop()).catch(() => undefined);

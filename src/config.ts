@@ -173,6 +173,8 @@ export const ConfigSchema = z.object({
    * os-admin) or the `fraction` 0..1 (os-packager, the vulekamali automation).
    */
   OS_STATUS_PROGRESS: z.enum(PROGRESS_MODES).default('records'),
+  /** Seconds between heartbeat comments on a /package/status event stream (proxies drop idle streams). */
+  OS_STATUS_STREAM_HEARTBEAT: seconds(15),
   /**
    * Extra os-types taxonomies for `columnType` descriptors, by name: a
    * built-in one (`vulekamali`) or one defined in `OS_TAXONOMY_<NAME>` (JSON

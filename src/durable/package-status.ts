@@ -23,25 +23,18 @@ import { closeJob } from '../jobs/lifecycle.ts';
 import type { DialectView } from '../loader/dialect.ts';
 import type { LoaderMessage } from '../queue/messages.ts';
 import { canTransition, isLoadStatus, TERMINAL, type LoadStatus } from './status-machine.ts';
+import { HEARTBEAT, resumeFrom, STREAM_PREAMBLE, eventId, statusEvent, type StatusSnapshot } from './status-stream.ts';
 
-/** What /package/status reports (plus bookkeeping the loader reads). */
-export interface StatusView {
+/**
+ * What /package/status reports (plus bookkeeping the loader reads):
+ * `progress` is records loaded so far (README definition), `total` the
+ * records when known, `fraction` the 0..1 share of the work done when known,
+ * `dialect` the CSV dialect once the first chunk has read the file, `steps`
+ * the milliseconds spent in each step so far.
+ */
+export interface StatusView extends StatusSnapshot {
   key: string;
   job: string;
-  status: LoadStatus;
-  /** Records loaded so far (README definition). */
-  progress: number;
-  /** Total records, when known. */
-  total: number | null;
-  /** 0..1 share of the work done, when known. */
-  fraction: number | null;
-  error: string | null;
-  /** The CSV dialect of the load, once its first chunk has read the file. */
-  dialect: DialectView | null;
-  /** Milliseconds spent in each step so far. */
-  steps: Partial<Record<LoadStatus, number>>;
-  startedAt: number;
-  updatedAt: number;
 }
 
 /** Fields a status update may change besides the status itself. */
@@ -51,6 +44,9 @@ export interface StatusPatch {
   fraction?: number | null;
   error?: string | null;
   dialect?: DialectView;
+  /** Bytes of the data file read so far and its size (shown only in the event stream). */
+  bytes?: number;
+  bytesTotal?: number | null;
 }
 
 /** The result of an update: applied, or refused with the current state. */
@@ -72,6 +68,16 @@ interface Row extends Record<string, SqlStorageValue> {
   started_at: number;
   updated_at: number;
   step_started_at: number;
+  seq: number;
+  bytes: number | null;
+  bytes_total: number | null;
+}
+
+/** One open event stream. */
+interface Watcher {
+  writer: WritableStreamDefaultWriter<Uint8Array>;
+  /** Id of the last event written to it. */
+  sent: string | null;
 }
 
 /** Longest error message kept (tracebacks and row dumps are cut). */
@@ -80,8 +86,23 @@ const MAX_ERROR = 2000;
 /** When a stalled job could not be ended in Postgres, the next try. */
 const STALL_RETRY_MS = 60_000;
 
+/**
+ * Progress changes are sent to watchers at most this often: one encoded
+ * event per interval for all of them, whatever the loader's tick rate.
+ */
+const FANOUT_INTERVAL_MS = 250;
+
+/** Open streams one object serves at most (each holds a small write queue). */
+const MAX_WATCHERS = 5000;
+
+const encoder = new TextEncoder();
+
 export class PackageStatus extends DurableObject<Env> {
   private readonly sql: SqlStorage;
+  /** Open event streams (in memory: a stream lives no longer than this instance). */
+  private readonly watchers = new Set<Watcher>();
+  private fanoutTimer: ReturnType<typeof setTimeout> | null = null;
+  private heartbeatTimer: ReturnType<typeof setInterval> | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -94,7 +115,11 @@ export class PackageStatus extends DurableObject<Env> {
       step_started_at INTEGER NOT NULL)`);
     // Added after the first release: objects created before have no such column.
     const columns = this.sql.exec<{ name: string }>('PRAGMA table_info(load_status)').toArray();
-    if (!columns.some((c) => c.name === 'dialect')) this.sql.exec('ALTER TABLE load_status ADD COLUMN dialect TEXT');
+    const has = (name: string) => columns.some((c) => c.name === name);
+    if (!has('dialect')) this.sql.exec('ALTER TABLE load_status ADD COLUMN dialect TEXT');
+    if (!has('seq')) this.sql.exec('ALTER TABLE load_status ADD COLUMN seq INTEGER NOT NULL DEFAULT 0');
+    if (!has('bytes')) this.sql.exec('ALTER TABLE load_status ADD COLUMN bytes INTEGER');
+    if (!has('bytes_total')) this.sql.exec('ALTER TABLE load_status ADD COLUMN bytes_total INTEGER');
     this.sql.exec('CREATE TABLE IF NOT EXISTS alias (id INTEGER PRIMARY KEY CHECK (id = 1), target TEXT NOT NULL)');
   }
 
@@ -125,6 +150,10 @@ export class PackageStatus extends DurableObject<Env> {
       steps: JSON.parse(row.steps) as StatusView['steps'],
       startedAt: row.started_at,
       updatedAt: row.updated_at,
+      seq: row.seq,
+      bytes: row.bytes,
+      bytesTotal: row.bytes_total,
+      stepStartedAt: row.step_started_at,
     };
   }
 
@@ -149,8 +178,8 @@ export class PackageStatus extends DurableObject<Env> {
     const now = Date.now();
     this.sql.exec(
       `INSERT OR REPLACE INTO load_status
-       (id, key, job, status, progress, total, fraction, error, steps, started_at, updated_at, step_started_at)
-       VALUES (1, ?, ?, 'queued', 0, NULL, 0, NULL, '{}', ?, ?, ?)`,
+       (id, key, job, status, progress, total, fraction, error, steps, started_at, updated_at, step_started_at, seq)
+       VALUES (1, ?, ?, 'queued', 0, NULL, 0, NULL, '{}', ?, ?, ?, 1)`,
       key,
       job,
       now,
@@ -158,6 +187,7 @@ export class PackageStatus extends DurableObject<Env> {
       now,
     );
     await this.ctx.storage.setAlarm(now + this.kickMs());
+    this.changed();
     return this.view(this.row()) as StatusView;
   }
 
@@ -171,8 +201,8 @@ export class PackageStatus extends DurableObject<Env> {
     const now = Date.now();
     this.sql.exec(
       `INSERT INTO load_status
-       (id, key, job, status, progress, total, fraction, error, steps, started_at, updated_at, step_started_at)
-       VALUES (1, ?, ?, 'fail', 0, NULL, NULL, ?, '{}', ?, ?, ?)`,
+       (id, key, job, status, progress, total, fraction, error, steps, started_at, updated_at, step_started_at, seq)
+       VALUES (1, ?, ?, 'fail', 0, NULL, NULL, ?, '{}', ?, ?, ?, 1)`,
       key,
       job,
       error.slice(0, MAX_ERROR),
@@ -180,6 +210,7 @@ export class PackageStatus extends DurableObject<Env> {
       now,
       now,
     );
+    this.changed();
     return true;
   }
 
@@ -213,7 +244,7 @@ export class PackageStatus extends DurableObject<Env> {
     const error = status === 'fail' ? (patch.error ?? current.error ?? 'load failed').slice(0, MAX_ERROR) : null;
     this.sql.exec(
       `UPDATE load_status SET status = ?, progress = ?, total = ?, fraction = ?, error = ?, dialect = ?, steps = ?,
-       updated_at = ?, step_started_at = ? WHERE id = 1`,
+       updated_at = ?, step_started_at = ?, seq = seq + 1, bytes = ?, bytes_total = ? WHERE id = 1`,
       status,
       patch.progress ?? current.progress,
       patch.total !== undefined ? patch.total : current.total,
@@ -223,10 +254,116 @@ export class PackageStatus extends DurableObject<Env> {
       JSON.stringify(steps),
       now,
       now,
+      patch.bytes ?? row.bytes,
+      patch.bytesTotal !== undefined ? patch.bytesTotal : row.bytes_total,
     );
     if (TERMINAL.has(status)) await this.ctx.storage.deleteAlarm();
     else await this.ctx.storage.setAlarm(now + this.kickMs());
+    this.changed();
     return { ok: true, current: this.view(this.row()) };
+  }
+
+  /**
+   * The live event stream of this status (the Worker has decided the caller
+   * may see it): the current state first unless `Last-Event-ID` says it was
+   * seen, then every change, coalesced, until done or fail.
+   */
+  override async fetch(request: Request): Promise<Response> {
+    const view = this.view(this.row());
+    if (!view) return Response.json({ error: 'no status' }, { status: 404 });
+    const resume = resumeFrom(request.headers.get('Last-Event-ID'), view);
+    if (resume === 'end') return new Response(null, { status: 204 });
+    if (this.watchers.size >= MAX_WATCHERS) return Response.json({ error: 'too many watchers of this status' }, { status: 503 });
+    const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
+    const watcher: Watcher = { writer: writable.getWriter(), sent: resume === 'wait' ? eventId(view) : null };
+    this.write(watcher, encoder.encode(STREAM_PREAMBLE));
+    if (resume === 'send') {
+      watcher.sent = eventId(view);
+      this.write(watcher, this.encode(view));
+    }
+    if (TERMINAL.has(view.status)) {
+      watcher.writer.close().catch(() => undefined);
+    } else {
+      this.watchers.add(watcher);
+      this.startHeartbeat();
+    }
+    return new Response(readable, {
+      headers: { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-store' },
+    });
+  }
+
+  private encode(view: StatusSnapshot): Uint8Array {
+    return encoder.encode(statusEvent(view, getConfig(this.env).OS_STATUS_PROGRESS, Date.now()));
+  }
+
+  /** Queues bytes on a watcher without waiting; a closed stream drops it. */
+  private write(watcher: Watcher, bytes: Uint8Array): void {
+    watcher.writer.write(bytes).catch(() => this.drop(watcher));
+  }
+
+  private drop(watcher: Watcher): void {
+    this.watchers.delete(watcher);
+    watcher.writer.abort().catch(() => undefined);
+    if (this.watchers.size === 0) this.stopTimers();
+  }
+
+  private stopTimers(): void {
+    if (this.heartbeatTimer !== null) clearInterval(this.heartbeatTimer);
+    if (this.fanoutTimer !== null) clearTimeout(this.fanoutTimer);
+    this.heartbeatTimer = null;
+    this.fanoutTimer = null;
+  }
+
+  private startHeartbeat(): void {
+    if (this.heartbeatTimer !== null) return;
+    const beat = encoder.encode(HEARTBEAT);
+    this.heartbeatTimer = setInterval(() => {
+      // A watcher still holding unsent bytes needs no keep-alive (and gets no more queued).
+      for (const w of this.watchers) if ((w.writer.desiredSize ?? 1) > 0) this.write(w, beat);
+    }, getConfig(this.env).OS_STATUS_STREAM_HEARTBEAT * 1000);
+  }
+
+  /**
+   * A change was stored. Watchers get it later, in one batch for all of
+   * them: the update that made it (the loader's call) returns first, and a
+   * burst of progress ticks costs one event per FANOUT_INTERVAL_MS. An end
+   * goes out at once.
+   */
+  private changed(): void {
+    if (this.watchers.size === 0) return;
+    const status = this.row()?.status;
+    const ending = status === 'done' || status === 'fail';
+    if (this.fanoutTimer !== null) {
+      if (!ending) return;
+      clearTimeout(this.fanoutTimer);
+    }
+    this.fanoutTimer = setTimeout(() => this.fanOut(), ending ? 0 : FANOUT_INTERVAL_MS);
+  }
+
+  private fanOut(): void {
+    this.fanoutTimer = null;
+    const view = this.view(this.row());
+    if (!view) return;
+    const id = eventId(view);
+    const ending = TERMINAL.has(view.status);
+    const bytes = this.encode(view);
+    let lagging = false;
+    for (const w of this.watchers) {
+      if (w.sent === id) continue;
+      // A slow reader is not queued more than one event: it gets the newest one once it has read.
+      if (!ending && (w.writer.desiredSize ?? 1) <= 0) {
+        lagging = true;
+        continue;
+      }
+      w.sent = id;
+      this.write(w, bytes);
+      if (ending) {
+        this.watchers.delete(w);
+        w.writer.close().catch(() => undefined);
+      }
+    }
+    if (this.watchers.size === 0) this.stopTimers();
+    else if (lagging) this.fanoutTimer = setTimeout(() => this.fanOut(), FANOUT_INTERVAL_MS);
   }
 
   /**

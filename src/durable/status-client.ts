@@ -37,6 +37,21 @@ export function statusOf(env: Pick<Env, 'PACKAGE_STATUS'>, key: string) {
   };
 }
 
+/**
+ * The live event stream of `key`'s status (the caller has been allowed to
+ * see it). The timeout covers the answer's start only: the stream itself
+ * lasts until the load ends. The body is passed through untouched.
+ */
+export async function statusStream(env: Pick<Env, 'PACKAGE_STATUS'>, key: string, lastEventId: string | null): Promise<Response> {
+  const headers: Record<string, string> = lastEventId === null ? {} : { 'Last-Event-ID': lastEventId.slice(0, 200) };
+  const res = await bounded(statusStub(env, key).fetch('https://package-status/stream', { headers }), 'stream');
+  // A fetched response's headers are immutable; the Worker's middleware adds its own.
+  const out = new Headers(res.headers);
+  // Proxies that buffer would hold events back.
+  if (res.status === 200) out.set('X-Accel-Buffering', 'no');
+  return new Response(res.body, { status: res.status, headers: out });
+}
+
 /** Starts a new job under `key` (status queued) and points the URL alias at it. */
 export async function startStatus(env: Pick<Env, 'PACKAGE_STATUS'>, key: string, job: string): Promise<StatusView> {
   const view = await statusOf(env, key).start(job);

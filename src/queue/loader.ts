@@ -253,6 +253,11 @@ function fractionOf(offset: number, job: Job): number | null {
   return Math.min(1, offset / job.contentLength);
 }
 
+/** The status figures at a committed point: rows, share done, bytes read (the bytes only the live stream shows). */
+function progressAt(offset: number, rows: number, job: Job): StatusPatch {
+  return { progress: rows, fraction: fractionOf(offset, job), bytes: offset, bytesTotal: job.contentLength };
+}
+
 /**
  * Loads rows from the checkpoint on; finishes the job at the end of the file.
  *
@@ -278,7 +283,7 @@ async function loadChunk(run: Run): Promise<ChunkOutcome> {
   let savedAt = job.byteOffset;
   let checkedTo = job.byteOffset;
 
-  await report(run, 'loading-data', { progress: job.rowsLoaded, fraction: fractionOf(job.byteOffset, job) });
+  await report(run, 'loading-data', progressAt(job.byteOffset, job.rowsLoaded, job));
   await noteChunk(db, job.jobId);
   // A redelivery after the validation ended: fail with it again.
   if (validation?.capped) throw new PermanentError(summarySentence(validation));
@@ -325,7 +330,7 @@ async function loadChunk(run: Run): Promise<ChunkOutcome> {
     committed: async (at) => {
       job.byteOffset = at.offset;
       job.rowsLoaded = at.rows;
-      await report(run, 'loading-data', { progress: at.rows, fraction: fractionOf(at.offset, job) });
+      await report(run, 'loading-data', progressAt(at.offset, at.rows, job));
     },
   });
   let chunkRows = 0;
@@ -397,7 +402,7 @@ async function loadChunk(run: Run): Promise<ChunkOutcome> {
       await opened.reader.cancel();
       await saveChecked();
       if (validation.capped) throw new PermanentError(summarySentence(validation));
-      await report(run, 'loading-data', { fraction: fractionOf(checkedTo, job) });
+      await report(run, 'loading-data', { fraction: fractionOf(checkedTo, job), bytes: checkedTo, bytesTotal: job.contentLength });
     } else {
       await writer.settle();
       await opened.reader.cancel();

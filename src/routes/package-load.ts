@@ -2,15 +2,18 @@
  * POST /package/upload and GET /package/status: start a package load and
  * follow it. The wire shapes are the original's (api.md rows 10-11,
  * quirks 8-9); the work is in src/jobs/accept.ts and src/jobs/status-query.ts.
+ * GET /package/status with `Accept: text/event-stream` and
+ * GET /package/status/view are the live stream and page (not in the original).
  */
 import { createRoute, z } from '@hono/zod-openapi';
-import type { StatusView } from '../durable/package-status.ts';
 import { STATUSES } from '../durable/status-machine.ts';
+import { statusStream } from '../durable/status-client.ts';
+import { statusBody, wantsEventStream } from '../durable/status-stream.ts';
+import { statusPageHtml, statusPagePolicy } from '../http/status-page.ts';
 import { jsonError, jsonp } from '../http/respond.ts';
 import { CallbackParam, param, requiredParam } from '../http/params.ts';
 import { DETECTED_KEYS } from '../loader/dialect.ts';
 import type { App } from '../http/types.ts';
-import { progressFigures, type ProgressMode } from '../loader/progress.ts';
 import { acceptUpload } from '../jobs/accept.ts';
 import { statusFor } from '../jobs/status-query.ts';
 
@@ -93,13 +96,25 @@ const uploadRoute = createRoute({
   },
 });
 
+const StreamDoc = z.string().openapi({
+  description:
+    'Server-Sent Events, when the request has `Accept: text/event-stream`: `status` events whose data is the JSON ' +
+    'polling body plus `bytes`, `bytesTotal` (data file bytes read, size), `startedAt`, `stepStartedAt`, ' +
+    '`updatedAt`, `now` (ms since the epoch), with ids `<startedAt>-<n>` growing per change; comment heartbeats; ' +
+    'the stream ends after `done` or `fail`. A `Last-Event-ID` of the current state skips it (204 once the load has ended).',
+});
+
 const statusRoute = createRoute({
   method: 'get',
   path: '/package/status',
-  summary: 'Status of a package load',
+  summary: 'Status of a package load (polling JSON, or a live event stream)',
   request: { query: StatusQuery },
   responses: {
-    200: { description: 'The load status', content: { 'application/json': { schema: StatusResponse } } },
+    200: {
+      description: 'The load status, or its event stream',
+      content: { 'application/json': { schema: StatusResponse }, 'text/event-stream': { schema: StreamDoc } },
+    },
+    204: { description: 'Event stream asked with the Last-Event-ID of the final event: nothing more will come' },
     400: { description: 'Missing datapackage', content: { 'application/json': { schema: ErrorBody } } },
     404: {
       description: "Unknown key, or a private package's id asked without its owner's user token (plain-text body, as the original)",
@@ -116,15 +131,22 @@ function untyped(res: Response): never {
   return res as never;
 }
 
-/** The public view of a status (no job id, key or private metadata); `progress` as `mode` says. */
-export function statusBody(view: StatusView, mode: ProgressMode): z.infer<typeof StatusResponse> {
-  const body: z.infer<typeof StatusResponse> = { status: view.status, ...progressFigures(view, mode) };
-  if (view.status === 'fail') body.error = view.error ?? 'load failed';
-  if (view.total !== null) body.total = view.total;
-  body.steps = view.steps as Record<string, number>;
-  if (view.dialect) body.dialect = view.dialect;
-  return body;
-}
+const ViewQuery = z.object({
+  datapackage: requiredParam('As for /package/status', { maxLength: MAX_URL }),
+  jwt: z.string().optional().openapi({ description: 'As for /package/status (the page passes it on to the stream)' }),
+});
+
+const viewRoute = createRoute({
+  method: 'get',
+  path: '/package/status/view',
+  summary: 'HTML page following a package load live',
+  request: { query: ViewQuery },
+  responses: {
+    200: { description: 'The page (inline script and style, strict CSP)', content: { 'text/html': { schema: z.string() } } },
+    400: { description: 'Missing datapackage', content: { 'application/json': { schema: ErrorBody } } },
+    404: { description: 'As for /package/status', content: { 'text/plain': { schema: z.string() } } },
+  },
+});
 
 export function registerPackageLoadRoutes(app: App): void {
   app.openapi(uploadRoute, async (c) => {
@@ -145,6 +167,27 @@ export function registerPackageLoadRoutes(app: App): void {
     const view = await statusFor(c.env, c.get('config'), datapackage, await param(c, 'jwt'));
     // Not JSON on purpose: gobble keeps polling on a non-JSON body.
     if (!view) return untyped(c.text('Not Found', 404));
+    if (wantsEventStream(c.req.header('accept'))) {
+      // The stream of the key the visible status lives under (decided above, once).
+      return untyped(await statusStream(c.env, view.key, c.req.header('last-event-id') ?? null));
+    }
     return untyped(jsonp(c, statusBody(view, c.get('config').OS_STATUS_PROGRESS), 200));
+  });
+
+  app.openapi(viewRoute, async (c) => {
+    const datapackage = c.req.query('datapackage');
+    if (!datapackage) return untyped(jsonError(c, 400, 'missing datapackage parameter'));
+    if (datapackage.length > MAX_URL) return untyped(jsonError(c, 400, 'datapackage parameter is too long'));
+    // The same visibility as the stream the page reads: no page for a status the caller may not see.
+    const view = await statusFor(c.env, c.get('config'), datapackage, c.req.query('jwt'));
+    if (!view) return untyped(c.text('Not Found', 404));
+    return untyped(
+      c.html(statusPageHtml(), 200, {
+        'Content-Security-Policy': await statusPagePolicy(),
+        'Referrer-Policy': 'no-referrer',
+        'X-Content-Type-Options': 'nosniff',
+        'Cache-Control': 'no-store',
+      }),
+    );
   });
 }

@@ -1,0 +1,218 @@
+/**
+ * Live-status fan-out benchmark (npm run bench:watchers -- [--rows N]
+ * [--runs K] [--watchers W]): the same real load as bench:load (generated
+ * package, uploaded and loaded as a client does, the Worker's deploy bundle
+ * in workerd), alternately with no watcher and with W (default 1000) clients
+ * following GET /package/status as an event stream. Prints the load time of
+ * each run (upload -> done seen by polling, as bench:load), and for the
+ * watched runs the events and bytes each watcher got and how late the final
+ * event reached them. bench/README.md records the figures.
+ */
+import { setMaxListeners } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CSV_HEADER, csvRow, descriptor, prng } from './generate.ts';
+import { positiveArg } from './lib/args.ts';
+import { apiTokens, putPackageFiles, requestLoad } from './lib/client.ts';
+import { cpuBetween, sampleCpu } from './lib/cpu.ts';
+import { BENCH_API_KEY, startBenchStack, type BenchStack } from './lib/stack.ts';
+
+function generateCsv(rows: number): Buffer {
+  const rnd = prng(42);
+  const parts: string[] = [CSV_HEADER];
+  for (let i = 0; i < rows; i++) parts.push(csvRow(i, rnd));
+  return Buffer.from(parts.join(''));
+}
+
+interface WatcherResult {
+  /** Status events received. */
+  events: number;
+  heartbeats: number;
+  bytes: number;
+  /** When the final event arrived (performance.now()), or null if it never did. */
+  endedAt: number | null;
+  /** When the stream's response headers arrived. */
+  connectedAt: number;
+  final: string | null;
+  /** Reconnections after a refused or reset connection (as EventSource makes them, with Last-Event-ID). */
+  reconnects: number;
+}
+
+/** Why reconnections happened (error code -> count), over the whole bench. */
+const errors = new Map<string, number>();
+
+/** One event-stream client: counts what arrives until the server ends the stream, reconnecting as EventSource does. */
+async function watch(base: string, datapackage: string, signal: AbortSignal): Promise<WatcherResult> {
+  const result: WatcherResult = { events: 0, heartbeats: 0, bytes: 0, endedAt: null, connectedAt: 0, final: null, reconnects: 0 };
+  let lastId: string | null = null;
+  while (result.final === null && !signal.aborted) {
+    try {
+      lastId = await readStream(base, datapackage, signal, result, lastId);
+    } catch (err) {
+      if (signal.aborted || result.reconnects >= 20) throw err;
+      result.reconnects++;
+      const cause = (err as Error & { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
+      errors.set(cause, (errors.get(cause) ?? 0) + 1);
+      await new Promise((r) => setTimeout(r, 200 + Math.random() * 800));
+    }
+  }
+  return result;
+}
+
+async function readStream(
+  base: string,
+  datapackage: string,
+  signal: AbortSignal,
+  result: WatcherResult,
+  lastId: string | null,
+): Promise<string | null> {
+  const res = await fetch(`${base}/package/status?datapackage=${encodeURIComponent(datapackage)}`, {
+    headers: { Accept: 'text/event-stream', ...(lastId ? { 'Last-Event-ID': lastId } : {}) },
+    signal,
+  });
+  if (res.status === 204) {
+    result.final ??= 'done';
+    return lastId;
+  }
+  if (res.status !== 200 || !res.body) throw new Error(`stream: HTTP ${res.status}`);
+  result.connectedAt ||= performance.now();
+  const decoder = new TextDecoder();
+  let buffer = '';
+  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+    result.bytes += chunk.byteLength;
+    buffer += decoder.decode(chunk, { stream: true });
+    let end: number;
+    while ((end = buffer.indexOf('\n\n')) >= 0) {
+      const block = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      if (block.startsWith(':')) result.heartbeats++;
+      const lines = block.split('\n');
+      const data = lines.find((l) => l.startsWith('data: '));
+      if (!data) continue;
+      lastId = lines.find((l) => l.startsWith('id: '))?.slice(4) ?? lastId;
+      result.events++;
+      const status = (JSON.parse(data.slice(6)) as { status: string }).status;
+      if (status === 'done' || status === 'fail') {
+        result.final = status;
+        result.endedAt = performance.now();
+      }
+    }
+  }
+  return lastId;
+}
+
+interface RunResult {
+  watchers: number;
+  seconds: number;
+  workerdCpu: number;
+  watched: WatcherResult[];
+  doneAt: number;
+}
+
+async function oneRun(stack: BenchStack, token: string, csv: Buffer, rows: number, run: number, watchers: number): Promise<RunResult> {
+  const { base, owner } = stack;
+  const name = `bench-watch-${run}`;
+  const urls = await putPackageFiles(base, token, owner, name, {
+    'budget.csv': csv,
+    'datapackage.json': Buffer.from(JSON.stringify(descriptor(owner, name))),
+  });
+  const url = urls['datapackage.json'] as string;
+  console.log(`run ${run}: loading with ${watchers} watcher(s) …`);
+  const cpu0 = sampleCpu(stack.worker.rootPid, stack.pg.dataDir, stack.named);
+  const t0 = performance.now();
+  await requestLoad(base, url, token);
+  const abort = new AbortController();
+  setMaxListeners(watchers * 25 + 10, abort.signal);
+  // Clients connect 100 every 0.5 s, not all in the same instant (the local runtime resets connections in such a burst).
+  const watching = Promise.all(
+    Array.from({ length: watchers }, async (_, i) => {
+      await new Promise((r) => setTimeout(r, Math.floor(i / 100) * 500));
+      return watch(base, url, abort.signal);
+    }),
+  );
+  watching.catch(() => undefined);
+  let last: { status: string; progress: number; error?: string } = { status: 'queued', progress: 0 };
+  const until = Date.now() + 600_000;
+  while (last.status !== 'done' && last.status !== 'fail') {
+    if (Date.now() > until) throw new Error(`no end within 10 minutes (${JSON.stringify(last)})`);
+    await new Promise((r) => setTimeout(r, 250));
+    last = (await (await fetch(`${base}/package/status?datapackage=${encodeURIComponent(url)}`)).json()) as typeof last;
+  }
+  const doneAt = performance.now();
+  const seconds = (doneAt - t0) / 1000;
+  const workerdCpu = cpuBetween(cpu0, sampleCpu(stack.worker.rootPid, stack.pg.dataDir, stack.named)).workerd;
+  if (last.status !== 'done') throw new Error(`load failed: ${last.error}`);
+  if (last.progress !== rows) throw new Error(`loaded ${last.progress} rows, expected ${rows}`);
+  const timer = setTimeout(() => abort.abort(), 30_000);
+  const watched = await watching;
+  clearTimeout(timer);
+  return { watchers, seconds, workerdCpu, watched, doneAt };
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length === 0 ? NaN : sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
+function describeWatched(r: RunResult): string {
+  if (r.watchers === 0) return '';
+  const w = r.watched;
+  const ended = w.filter((x) => x.final === 'done');
+  const events = w.map((x) => x.events);
+  const lateMs = ended.map((x) => (x.endedAt as number) - r.doneAt);
+  const reconnects = w.reduce((a, x) => a + x.reconnects, 0);
+  return (
+    `  watchers: ${w.length}, saw done: ${ended.length}, reconnections: ${reconnects}; events per watcher min/median/max ${Math.min(...events)}/${median(events)}/${Math.max(...events)}` +
+    ` (all watchers: ${events.reduce((a, b) => a + b, 0).toLocaleString('en')} events, ${(w.reduce((a, x) => a + x.bytes, 0) / 1e6).toFixed(1)} MB)` +
+    `${errors.size ? ` (${[...errors].map(([k, v]) => `${k}: ${v}`).join(', ')})` : ''}` +
+    `; final event relative to the poll that saw done (negative: earlier): median ${median(lateMs).toFixed(0)} ms, max ${Math.max(...lateMs).toFixed(0)} ms`
+  );
+}
+
+async function main(): Promise<void> {
+  const rows = positiveArg('rows', 300_000);
+  const runs = positiveArg('runs', 2);
+  const watchers = positiveArg('watchers', 1000);
+  const work = mkdtempSync(join(tmpdir(), 'os-bench-watch-'));
+  const stops: Array<() => Promise<void> | void> = [() => rmSync(work, { recursive: true, force: true })];
+  try {
+    const csv = generateCsv(rows);
+    console.log(`CSV: ${rows.toLocaleString('en')} rows, ${(csv.length / 1e6).toFixed(1)} MB`);
+    const stack = await startBenchStack(work, stops);
+    const token = (await apiTokens(stack.base, BENCH_API_KEY)).permissionToken;
+    const results: RunResult[] = [];
+    let run = 0;
+    for (let k = 0; k < runs; k++) {
+      for (const n of [0, watchers]) {
+        const r = await oneRun(stack, token, csv, rows, ++run, n);
+        results.push(r);
+        console.log(`run ${run}: ${n} watcher(s): ${r.seconds.toFixed(1)} s, workerd CPU ${r.workerdCpu.toFixed(1)} s`);
+        const line = describeWatched(r);
+        if (line) console.log(line);
+      }
+    }
+    const batch = Number(process.env.OS_LOADER_BATCH_ROWS ?? 5000);
+    console.log('');
+    console.log(`rows: ${rows.toLocaleString('en')} (${Math.ceil(rows / batch)} progress updates of ${batch.toLocaleString('en')} rows), ${runs} run(s) each, alternating`);
+    for (const n of [0, watchers]) {
+      const mine = results.filter((r) => r.watchers === n);
+      const s = median(mine.map((r) => r.seconds));
+      console.log(
+        `${String(n).padStart(5)} watchers: load ${s.toFixed(1)} s median (${mine.map((r) => r.seconds.toFixed(1)).join(', ')}), ` +
+          `${Math.round(rows / s).toLocaleString('en')} rows/s, workerd CPU ${median(mine.map((r) => r.workerdCpu)).toFixed(1)} s`,
+      );
+    }
+  } finally {
+    for (const stop of stops.reverse()) await Promise.resolve(stop()).catch(() => undefined);
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err: Error) => {
+    console.error(`bench: ${err.stack ?? err.message}`);
+    process.exit(1);
+  },
+);
