@@ -356,6 +356,7 @@ async function loadChunk(run: Run): Promise<ChunkOutcome> {
     if (toSkip > 0) throw new PermanentError(`data file ${resourceUrl} is shorter than the loaded part (it changed)`);
     if (!(await take(parser.end()))) return await handOn();
     await writer.settle();
+    run.log('loader last chunk written', { job: job.jobId, rows: writer.position.rows, chunkRows, ms: Date.now() - started, waitedForDbMs: writer.waitedMs });
   } catch (err) {
     // Let a batch in flight settle so its error (not a stray rejection) is what propagates.
     await writer.abandon();
