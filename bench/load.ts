@@ -1,6 +1,6 @@
 /**
  * Load benchmark (npm run bench:load -- [--rows N] [--runs K] [--live-heap]
- * [--profile]): generates a fiscal data package of N rows x 12 columns, then
+ * [--profile] [--db-rtt MS,...] [--s3-rtt MS,...]): generates a fiscal data package of N rows x 12 columns, then
  * K times loads it through the service exactly as a client does (authorize
  * -> PUT to a local S3 server -> /package/upload -> poll /package/status
  * until done), with the Worker's deploy bundle in workerd (Miniflare: local
@@ -9,7 +9,11 @@
  * isolate's heap (bench/README.md explains the figures).
  *
  * Everything runs on loopback: a throw-away Postgres, the WebSocket proxy the
- * Neon driver needs locally, and the S3-compatible server.
+ * Neon driver needs locally, and the S3-compatible server. `--db-rtt` and
+ * `--s3-rtt` put a simulated distance between the Worker and Postgres (in the
+ * WebSocket proxy) and the S3 server (a TCP delay proxy): lists of round trips
+ * in ms, the i-th of each forming the i-th setting; each run loads once per
+ * setting (alternating), and a table per setting follows the medians.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -22,7 +26,7 @@ import { CSV_HEADER, csvRow, descriptor, FIELDS, prng } from './generate.ts';
 import { Inspector, selfTimes, type CpuProfile } from './lib/inspector.ts';
 import { startBenchStack, BENCH_API_KEY } from './lib/stack.ts';
 import { apiTokens, putPackageFiles, requestLoad } from './lib/client.ts';
-import { positiveArg } from './lib/args.ts';
+import { option, positiveArg } from './lib/args.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -71,6 +75,8 @@ interface RunContext {
   inspector: Inspector | null;
   rootPid: number;
   named: Record<string, number>;
+  /** The Worker's logged waits for the database, summed since the load started. */
+  waited: { ms: number };
 }
 
 interface ServiceResult {
@@ -81,11 +87,19 @@ interface ServiceResult {
   /** Peak of the live heap (after forced collections), when --live-heap. */
   peakLive: number;
   peakKb: number;
+  /** Time the Worker's batch writer waited for the database (its chunks' logs). */
+  waitedMs: number;
 }
 
 interface RunResult {
   service: ServiceResult;
   copy: { seconds: number; cpu: CpuSample };
+}
+
+/** A simulated distance: round trips (ms) to Postgres and to the S3 server. */
+interface Setting {
+  db: number;
+  s3: number;
 }
 
 /** One load as a client does it: upload, /package/upload, poll /package/status until done. */
@@ -120,6 +134,7 @@ async function loadThroughService(ctx: RunContext, run: number, profiling: boole
   try {
     console.log(`run ${run}: loading through the service …`);
     const cpu0 = sampleCpu(ctx.rootPid, ctx.pg.dataDir, ctx.named);
+    ctx.waited.ms = 0;
     const t0 = performance.now();
     await requestLoad(base, dpUrl, token);
     let last: { status: string; progress: number; error?: string; steps?: unknown } = { status: 'queued', progress: 0 };
@@ -155,7 +170,7 @@ async function loadThroughService(ctx: RunContext, run: number, profiling: boole
       ?.target_table as string;
     const n = Number((await db.client.query(`SELECT count(*)::int AS n FROM "${table}"`)).rows[0]?.n);
     if (n !== rows) throw new Error(`table has ${n} rows`);
-    return { seconds, table, cpu, peakHeap, peakLive, peakKb };
+    return { seconds, table, cpu, peakHeap, peakLive, peakKb, waitedMs: ctx.waited.ms };
   } finally {
     clearInterval(heapTimer);
   }
@@ -220,6 +235,53 @@ function report(results: RunResult[], info: { rows: number; bytes: number; csvPa
   console.log(`CPU during \\copy: Postgres ${median(results.map((r) => r.copy.cpu.postgres)).toFixed(1)} s (psql not counted)`);
 }
 
+/** Round trips from `--name 0,10,30` (ms, ≥ 0); `[0]` when not given. */
+function rttList(name: string): number[] | null {
+  const raw = option(name);
+  if (raw === undefined) return null;
+  const list = raw.split(',').map((v) => Number(v.trim()));
+  if (list.length === 0 || list.some((v) => !Number.isFinite(v) || v < 0 || v > 10_000)) {
+    throw new Error(`--${name} takes round trips in ms, e.g. 0,10,30`);
+  }
+  return list;
+}
+
+/** The settings: the i-th round trip of each list (a single value applies to all). */
+function settingsFrom(db: number[] | null, s3: number[] | null): Setting[] {
+  const n = Math.max(db?.length ?? 1, s3?.length ?? 1);
+  for (const [name, list] of [['db-rtt', db], ['s3-rtt', s3]] as const) {
+    if (list && list.length !== 1 && list.length !== n) throw new Error(`--${name}: give 1 or ${n} values`);
+  }
+  const at = (list: number[] | null, i: number) => (list ? (list.length === 1 ? (list[0] as number) : (list[i] as number)) : 0);
+  return Array.from({ length: n }, (_, i) => ({ db: at(db, i), s3: at(s3, i) }));
+}
+
+function settingLabel(s: Setting): string {
+  return `db ${s.db} ms, S3 ${s.s3} ms`;
+}
+
+/** One line per setting: medians of its runs, and its throughput against the first setting's. */
+function rttTable(bySetting: Array<{ setting: Setting; results: RunResult[] }>, info: { rows: number; bytes: number }): void {
+  const { rows, bytes } = info;
+  const base = median((bySetting[0] as { results: RunResult[] }).results.map((r) => r.service.seconds));
+  console.log('');
+  console.log(`| round trip (db / S3) | service rows/s | service MB/s | \\copy rows/s | ratio (per run) | vs ${settingLabel((bySetting[0] as { setting: Setting }).setting)} | Worker CPU per row | waited for the db | CPU stolen (load) |`);
+  console.log('|---|---|---|---|---|---|---|---|---|');
+  for (const { setting, results } of bySetting) {
+    const service = median(results.map((r) => r.service.seconds));
+    const copy = median(results.map((r) => r.copy.seconds));
+    const ratios = results.map((r) => r.copy.seconds / r.service.seconds);
+    const cpuRow = median(results.map((r) => r.service.cpu.workerd)) / rows;
+    const waited = median(results.map((r) => r.service.waitedMs)) / 1000;
+    const steal = median(results.map((r) => r.service.cpu.steal));
+    console.log(
+      `| ${setting.db} / ${setting.s3} ms | ${Math.round(rows / service).toLocaleString('en')} (${service.toFixed(1)} s) | ${(bytes / 1e6 / service).toFixed(1)} | ` +
+        `${Math.round(rows / copy).toLocaleString('en')} (${copy.toFixed(1)} s) | ${(median(ratios) * 100).toFixed(0)}% (${ratios.map((r) => (r * 100).toFixed(0)).join(', ')}) | ` +
+        `${((base / service) * 100).toFixed(0)}% | ${(cpuRow * 1e6).toFixed(2)} µs | ${waited.toFixed(1)} s | ${steal.toFixed(1)} s |`,
+    );
+  }
+}
+
 /** Prints the Worker's CPU profile: self time by bundled module and by function. */
 async function printProfile(inspector: Inspector): Promise<void> {
   const { profile } = await inspector.send<{ profile: CpuProfile }>('Profiler.stop');
@@ -263,6 +325,8 @@ async function printProfile(inspector: Inspector): Promise<void> {
 async function main(): Promise<void> {
   const rows = positiveArg('rows', 1_000_000);
   const runs = positiveArg('runs', 3);
+  const s3Rtts = rttList('s3-rtt');
+  const settings = settingsFrom(rttList('db-rtt'), s3Rtts);
   const work = mkdtempSync(join(tmpdir(), 'os-bench-'));
   const stops: Array<() => Promise<void> | void> = [() => rmSync(work, { recursive: true, force: true })];
   try {
@@ -271,8 +335,19 @@ async function main(): Promise<void> {
     const bytes = generateCsv(csvPath, rows);
     console.log(`CSV: ${(bytes / 1e6).toFixed(1)} MB`);
 
-    const stack = await startBenchStack(work, stops);
-    const { base, owner, pg, db, worker, inspectorPort } = stack;
+    const waited = { ms: 0 };
+    const stack = await startBenchStack(work, stops, {
+      s3Delay: s3Rtts !== null,
+      onLogLine: (line) => {
+        if (!line.includes('waitedForDbMs')) return;
+        try {
+          waited.ms += Number((JSON.parse(line) as { waitedForDbMs?: unknown }).waitedForDbMs) || 0;
+        } catch {
+          // not one of the loader's JSON lines
+        }
+      },
+    });
+    const { base, owner, pg, db, worker, inspectorPort, proxyChild, s3Child } = stack;
 
     // Tokens the way an automated client gets them: API key -> user token -> permission token.
     const token = (await apiTokens(base, BENCH_API_KEY)).permissionToken;
@@ -282,18 +357,33 @@ async function main(): Promise<void> {
     const ctx: RunContext = {
       base, token, owner, csvPath, rows, db, pg, inspector, rootPid: worker.rootPid,
       named: stack.named,
+      waited,
     };
-    const results: RunResult[] = [];
+    const bySetting = settings.map((setting) => ({ setting, results: [] as RunResult[] }));
+    let load = 0;
     for (let run = 1; run <= runs; run++) {
-      const service = await loadThroughService(ctx, run, run === 1 && process.argv.includes('--profile'));
-      const copy = await loadWithCopy(ctx, run, service.table);
-      results.push({ service, copy });
-      console.log(
-        `run ${run}: service ${service.seconds.toFixed(1)} s, \\copy ${copy.seconds.toFixed(1)} s, ratio ${((copy.seconds / service.seconds) * 100).toFixed(0)}%` +
-          ` (CPU stolen by the hypervisor: ${service.cpu.steal.toFixed(1)} s during the load, ${copy.cpu.steal.toFixed(1)} s during \\copy)`,
-      );
+      // Alternating: each run loads once per setting, so a noisy stretch hits all of them.
+      for (const entry of bySetting) {
+        load++;
+        await proxyChild.setRtt(entry.setting.db);
+        if (s3Rtts) await s3Child.setRtt(entry.setting.s3);
+        const service = await loadThroughService(ctx, load, load === 1 && process.argv.includes('--profile'));
+        // \copy runs next to Postgres: no delay.
+        await proxyChild.setRtt(0);
+        const copy = await loadWithCopy(ctx, load, service.table);
+        entry.results.push({ service, copy });
+        console.log(
+          `run ${run}${settings.length > 1 ? ` (${settingLabel(entry.setting)})` : ''}: service ${service.seconds.toFixed(1)} s, \\copy ${copy.seconds.toFixed(1)} s, ratio ${((copy.seconds / service.seconds) * 100).toFixed(0)}%` +
+            `, waited for the db ${(service.waitedMs / 1000).toFixed(1)} s` +
+            ` (CPU stolen by the hypervisor: ${service.cpu.steal.toFixed(1)} s during the load, ${copy.cpu.steal.toFixed(1)} s during \\copy)`,
+        );
+      }
     }
-    report(results, { rows, bytes, csvPath });
+    for (const { setting, results } of bySetting) {
+      if (settings.length > 1) console.log(`\n=== ${settingLabel(setting)} ===`);
+      report(results, { rows, bytes, csvPath });
+    }
+    rttTable(bySetting, { rows, bytes });
   } finally {
     for (const stop of stops.reverse()) await Promise.resolve(stop()).catch(() => undefined);
   }

@@ -30,6 +30,8 @@ export interface WorkerOptions {
   /** Scratch directory (bundle, persisted state). */
   work: string;
   verbose: boolean;
+  /** Each line the Worker logs (its JSON logs), verbose or not. */
+  onLogLine?: (line: string) => void;
 }
 
 /** The Worker's compatibility date, from wrangler.toml (a top-level string: no TOML parser needed). */
@@ -80,6 +82,14 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     bindings: vars,
     // The Worker's JSON logs only with BENCH_VERBOSE.
     handleRuntimeStdio(stdout: Readable, stderr: Readable) {
+      if (options.onLogLine) {
+        let rest = '';
+        stdout.on('data', (chunk: Buffer) => {
+          const lines = (rest + chunk.toString()).split('\n');
+          rest = lines.pop() ?? '';
+          for (const line of lines) options.onLogLine?.(line);
+        });
+      }
       if (options.verbose) {
         stdout.pipe(process.stdout);
         stderr.pipe(process.stderr);

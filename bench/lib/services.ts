@@ -5,6 +5,8 @@ import { fileURLToPath } from 'node:url';
 export interface ServiceChild<T> {
   info: T;
   pid: number;
+  /** Sets the round trip the service adds from now on (see service-child.ts). */
+  setRtt(ms: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -20,6 +22,18 @@ export async function startServiceChild<T>(kind: 's3' | 'ws-proxy', options: obj
   return {
     info,
     pid: child.pid ?? 0,
+    setRtt(ms: number) {
+      return new Promise<void>((resolve) => {
+        const acked = (m: unknown) => {
+          if (typeof m === 'object' && m !== null && (m as { rttSet?: unknown }).rttSet === ms) {
+            child.off('message', acked);
+            resolve();
+          }
+        };
+        child.on('message', acked);
+        child.send({ rtt: ms });
+      });
+    },
     async stop() {
       if (child.exitCode !== null) return;
       const exited = new Promise((r) => child.once('exit', r));

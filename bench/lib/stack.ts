@@ -13,7 +13,7 @@ import { encodeSecrets, generateRsaKeyPair } from '../../tools/lib/secrets.ts';
 import { startPostgres } from '../../tools/services/postgres.ts';
 import { freePort } from '../../tools/services/util.ts';
 import { startWorker, type RunningWorker } from './runtime.ts';
-import { startServiceChild } from './services.ts';
+import { startServiceChild, type ServiceChild } from './services.ts';
 
 /** Development-only API key of the throw-away bench stack (not a secret). */
 export const BENCH_API_KEY = 'bench-api-key-development-only';
@@ -27,19 +27,31 @@ export interface BenchStack {
   inspectorPort: number;
   /** Pids of the S3 server and the proxy, by name (for CPU accounting). */
   named: Record<string, number>;
+  /** The WebSocket proxy and the S3 server's processes (their simulated round trip is set through them). */
+  proxyChild: ServiceChild<{ hostPort: string }>;
+  s3Child: ServiceChild<{ hostname: string; port: number }>;
+}
+
+export interface BenchStackOptions {
+  /** Worker settings added to the stack's own. */
+  vars?: Record<string, string>;
+  /** Puts the S3 server behind a TCP delay proxy (for every setting, so all have the same hops). */
+  s3Delay?: boolean;
+  /** Each line the Worker logs. */
+  onLogLine?: (line: string) => void;
 }
 
 /**
  * Starts the stack in `work` (a scratch directory); every stop is pushed on
  * `stops` as soon as its service runs, so a failure half-way still cleans up.
- * Loader settings may be overridden from the environment (OS_LOADER_*), and
- * `vars` adds Worker settings.
+ * Loader settings may be overridden from the environment (OS_LOADER_*).
  */
 export async function startBenchStack(
   work: string,
   stops: Array<() => Promise<void> | void>,
-  vars: Record<string, string> = {},
+  options: BenchStackOptions = {},
 ): Promise<BenchStack> {
+  const vars = options.vars ?? {};
   const pg = await startPostgres();
   stops.push(() => pg.stop());
   const proxyChild = await startServiceChild<{ hostPort: string }>('ws-proxy');
@@ -53,6 +65,7 @@ export async function startBenchStack(
     secretAccessKey: 'bench-secret-key-not-a-secret',
     bucket: 'datastore',
     directory: join(work, 's3'),
+    delay: options.s3Delay ?? false,
   });
   stops.push(() => s3Child.stop());
   const s3 = s3Child.info;
@@ -82,7 +95,19 @@ export async function startBenchStack(
       'google.secret.key': 'bench-unused',
     }),
   };
-  const worker = await startWorker({ port, inspectorPort, vars: all, work, verbose: !!process.env.BENCH_VERBOSE });
+  const worker = await startWorker({
+    port,
+    inspectorPort,
+    vars: all,
+    work,
+    verbose: !!process.env.BENCH_VERBOSE,
+    ...(options.onLogLine ? { onLogLine: options.onLogLine } : {}),
+  });
   stops.push(() => worker.stop());
-  return { base, owner, pg, db, worker, inspectorPort, named: { s3: s3Child.pid, proxy: proxyChild.pid } };
+  return {
+    base, owner, pg, db, worker, inspectorPort,
+    named: { s3: s3Child.pid, proxy: proxyChild.pid },
+    proxyChild,
+    s3Child,
+  };
 }

@@ -4,10 +4,12 @@
  * the job's byte offset and row count say so.
  *
  * With COPY (the default) a batch is one message on the connection
- * (BEGIN; checkpoint; COPY …; COMMIT, copy-in.ts). Up to two batches are
- * queued on the connection, so Postgres starts the next as soon as one
- * commits while the parser prepares the one after; if one fails, the next
- * fails too (its checkpoint no longer matches) and nothing later commits.
+ * (BEGIN; checkpoint; COPY …; COMMIT, copy-in.ts). Up to MAX_IN_FLIGHT
+ * batches are on the wire at once, written without waiting for the
+ * previous one's answer, so Postgres starts the next as soon as one commits
+ * even when it is a round trip away, while the parser prepares the one
+ * after; if one fails, the next fails too (its checkpoint no longer
+ * matches) and nothing later commits.
  */
 import type { Client } from '@neondatabase/serverless';
 import { transaction } from '../db/client.ts';
@@ -16,8 +18,13 @@ import { copyRows } from './copy-in.ts';
 import { CheckpointConflictError } from './errors.ts';
 import type { PreparedLoad } from './plan.ts';
 
-/** Batch writes queued on the connection at once. */
-const MAX_IN_FLIGHT = 2;
+/**
+ * Batch writes on the connection at once. Enough to cover a round trip of
+ * tens of milliseconds (a batch of 5,000 rows is ≈ 30 ms of parsing here and
+ * ≈ 620 KB on the wire); each one's bytes are handed to the connection when
+ * sent, so the isolate holds no more rows for it.
+ */
+const MAX_IN_FLIGHT = 4;
 
 /** Where a job's committed data ends. */
 export interface Position {
@@ -44,6 +51,8 @@ export class BatchWriter {
   /** Where the last batch sent will leave the checkpoint. */
   private sent: Position;
   private readonly inFlight: Array<Promise<void>> = [];
+  /** The first failed write: nothing more is sent after it (it could not commit anyway). */
+  private failure: { error: unknown } | null = null;
   /** Time spent waiting for the database before a batch could be sent (it was the bottleneck). */
   waitedMs = 0;
   /** When the last batch was sent. */
@@ -86,8 +95,13 @@ export class BatchWriter {
     const waitFrom = Date.now();
     while (this.inFlight.length >= MAX_IN_FLIGHT) await this.inFlight.shift();
     this.waitedMs += Date.now() - waitFrom;
-    const write = this.write(rows, checkpointSql(this.options.jobId, from, to.offset, to.rows)).then(() =>
-      this.options.committed(to),
+    if (this.failure) throw this.failure.error;
+    const write = this.write(rows, checkpointSql(this.options.jobId, from, to.offset, to.rows)).then(
+      () => this.options.committed(to),
+      (error: unknown) => {
+        this.failure ??= { error };
+        throw error;
+      },
     );
     write.catch(() => undefined); // awaited in order by settle(); not an unhandled rejection meanwhile
     this.inFlight.push(write);

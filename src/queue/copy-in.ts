@@ -65,14 +65,48 @@ export interface CopyOptions {
   plain?: readonly boolean[];
 }
 
+/** What a client's pipeline knows: its connection (once one batch was submitted) and its batches awaiting their answer. */
+interface Pipeline {
+  connection: PgConnection | null;
+  /** In the order they were queued; `written` once their bytes are on the connection. */
+  outstanding: Array<{ submittable: object; written: boolean }>;
+}
+
+const PIPELINES = new WeakMap<object, Pipeline>();
+
+/**
+ * Whether a batch may be written now, ahead of its turn in the client's
+ * queue: the driver sends one query at a time and the next only after the
+ * previous one's ReadyForQuery, so under a real round trip the database
+ * would idle a round trip per batch. Written ahead, the next batch is already
+ * in the server's socket when the previous commits. Replies are routed by
+ * the client's queue order, so that order must be the wire order: only when
+ * every batch before it is already written and the client's queue holds
+ * nothing but this pipeline's batches. A client without the queue we know
+ * (another driver version) just sends in turn.
+ */
+function canWriteAhead(db: Client, pipeline: Pipeline): boolean {
+  if (!pipeline.connection || pipeline.outstanding.length === 0) return false;
+  if (!pipeline.outstanding.every((o) => o.written)) return false;
+  const queue = (db as unknown as { queryQueue?: unknown }).queryQueue;
+  if (!Array.isArray(queue)) return false;
+  const ours = new Set(pipeline.outstanding.map((o) => o.submittable));
+  return queue.every((q) => ours.has(q as object));
+}
+
 /**
  * Runs `copySql` (a `COPY … FROM STDIN` statement) with `rows` as its data,
  * with the `before`/`after` statements in the same Query message, and sends the data
  * at once instead of waiting for the server's CopyInResponse: a batch is one
  * round trip, which matters because replies are only read when the busy
- * loader yields. If a statement before the COPY fails, the server skips the
- * rest of the message and ignores the copy data (the protocol says so), and
- * an open transaction is left aborted for the caller to roll back.
+ * loader yields. Batches called for while others are unanswered go on the
+ * wire at once (see canWriteAhead), so several are in flight and none waits
+ * for the previous one's answer; the caller's checkpoint chain (each batch
+ * commits only from where the previous one ended) is what keeps a batch
+ * after a failed one from committing. If a statement before the COPY fails,
+ * the server skips the rest of the message and ignores the copy data (the
+ * protocol says so), and an open transaction is left aborted for the caller
+ * to roll back.
  */
 export function copyRows(
   db: Client,
@@ -82,35 +116,60 @@ export function copyRows(
 ): Promise<void> {
   // TextEncoder is native; the driver wants a Buffer, which wraps the bytes without a copy.
   const bytes = ENCODER.encode(copyText(rows, options.plain));
-  const data = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let data: Buffer | null = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const text = [...(options.before ?? []), copySql, ...(options.after ?? [])].join(';\n');
-  return new Promise<void>((resolve, reject) => {
+  let pipeline = PIPELINES.get(db);
+  if (!pipeline) {
+    pipeline = { connection: null, outstanding: [] };
+    PIPELINES.set(db, pipeline);
+  }
+  const line = pipeline;
+  // The driver calls these as the server answers; submit/handleError/handleReadyForQuery are set below.
+  const submittable: Record<string, (...args: never[]) => void> = {
+    handleCopyInResponse() {},
+    handleCommandComplete() {},
+    handleRowDescription() {},
+    handleDataRow() {},
+    handleEmptyQuery() {},
+    handlePortalSuspended() {},
+    handleCopyData() {},
+  };
+  const entry = { submittable: submittable as object, written: false };
+  const write = (connection: PgConnection) => {
+    if (!data) return;
+    connection.query(text);
+    for (let at = 0; at < data.length; at += CHUNK_BYTES) {
+      connection.sendCopyFromChunk(data.subarray(at, at + CHUNK_BYTES));
+    }
+    connection.endCopyFrom();
+    data = null; // the connection has the bytes now
+    entry.written = true;
+  };
+  const answered = () => {
+    const i = line.outstanding.indexOf(entry);
+    if (i >= 0) line.outstanding.splice(i, 1);
+  };
+  const done = new Promise<void>((resolve, reject) => {
     let failure: unknown = null;
-    const submittable = {
-      submit(connection: PgConnection) {
-        connection.query(text);
-        for (let at = 0; at < data.length; at += CHUNK_BYTES) {
-          connection.sendCopyFromChunk(data.subarray(at, at + CHUNK_BYTES));
-        }
-        connection.endCopyFrom();
-      },
-      handleCopyInResponse() {},
-      handleError(err: unknown) {
-        // Reject at once: after a lost connection no ReadyForQuery follows.
-        failure ??= err;
-        reject(err);
-      },
-      handleReadyForQuery() {
-        if (failure) reject(failure);
-        else resolve();
-      },
-      handleCommandComplete() {},
-      handleRowDescription() {},
-      handleDataRow() {},
-      handleEmptyQuery() {},
-      handlePortalSuspended() {},
-      handleCopyData() {},
+    submittable.submit = (connection: PgConnection) => {
+      line.connection = connection;
+      write(connection);
     };
-    (db as unknown as { query(q: unknown): unknown }).query(submittable);
+    submittable.handleError = (err: unknown) => {
+      // Reject at once: after a lost connection no ReadyForQuery follows.
+      answered();
+      failure ??= err;
+      reject(err);
+    };
+    submittable.handleReadyForQuery = () => {
+      answered();
+      if (failure) reject(failure);
+      else resolve();
+    };
   });
+  const ahead = canWriteAhead(db, line);
+  line.outstanding.push(entry);
+  if (ahead) write(line.connection as PgConnection);
+  (db as unknown as { query(q: unknown): unknown }).query(submittable);
+  return done;
 }

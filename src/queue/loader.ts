@@ -452,6 +452,7 @@ async function loadChunk(run: Run): Promise<ChunkOutcome> {
       throw new PermanentError(summarySentence(validation));
     }
     await writer.settle();
+    run.log('loader last chunk written', { job: job.jobId, rows: writer.position.rows, chunkRows, ms: Date.now() - started, waitedForDbMs: writer.waitedMs });
   } catch (err) {
     // Let a batch in flight settle so its error (not a stray rejection) is what propagates.
     await writer.abandon();

@@ -87,4 +87,51 @@ describe('copyRows in one message with its checkpoint', () => {
       expect(got.rows[0]).toEqual({ n: 40_000, s: String((40_000 * 39_999) / 2 + 40_000 * 0.25) + '.00' });
     });
   });
+
+  it('pipelines batches sent before the previous ones answered: all commit, in order, with their checkpoints', async () => {
+    await withTable(async (db, table) => {
+      const batch = (n: number) => [[String(n * 10 + 1), `b${n}`, '1'], [String(n * 10 + 2), null, '2']];
+      const sent = [0, 1, 2, 3, 4].map((n) =>
+        copyRows(db, copySql(table), batch(n), { before: ['BEGIN', checkpointSql(JOB, n * 100, (n + 1) * 100, (n + 1) * 2)], after: ['COMMIT'] }),
+      );
+      await Promise.all(sent);
+      expect((await db.query(`SELECT count(*)::int AS n FROM ${table}`)).rows[0]).toEqual({ n: 10 });
+      const job = await db.query(`SELECT byte_offset::int AS o, rows_loaded::int AS r FROM load_jobs WHERE job_id = $1`, [JOB]);
+      expect(job.rows[0]).toEqual({ o: 500, r: 10 });
+    });
+  });
+
+  it('after a refused row in a pipelined batch, the batches after it fail and commit nothing', async () => {
+    await withTable(async (db, table) => {
+      const good = (n: number) => [[String(n * 10 + 1), 'ok', '1']];
+      const opts = (n: number) => ({ before: ['BEGIN', checkpointSql(JOB, n * 100, (n + 1) * 100, n + 1)], after: ['COMMIT'] });
+      const results = await Promise.allSettled([
+        copyRows(db, copySql(table), good(0), opts(0)),
+        copyRows(db, copySql(table), [['11', 'bad', 'not a number']], opts(1)),
+        copyRows(db, copySql(table), good(2), opts(2)),
+        copyRows(db, copySql(table), good(3), opts(3)),
+      ]);
+      expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'rejected', 'rejected']);
+      expect(String((results[1] as PromiseRejectedResult).reason)).toMatch(/invalid input syntax for type numeric/);
+      await db.query('ROLLBACK');
+      expect((await db.query(`SELECT id::int FROM ${table}`)).rows).toEqual([{ id: 1 }]);
+      const job = await db.query(`SELECT byte_offset::int AS o, rows_loaded::int AS r FROM load_jobs WHERE job_id = $1`, [JOB]);
+      expect(job.rows[0]).toEqual({ o: 100, r: 1 });
+      // The connection still answers the right query.
+      expect((await db.query(`SELECT 42 AS answer`)).rows[0]).toEqual({ answer: 42 });
+    });
+  });
+
+  it('a query queued between batches gets its own answer (no batch goes on the wire ahead of it)', async () => {
+    await withTable(async (db, table) => {
+      const opts = (n: number) => ({ before: ['BEGIN', checkpointSql(JOB, n * 100, (n + 1) * 100, n + 1)], after: ['COMMIT'] });
+      const first = copyRows(db, copySql(table), [['1', 'a', '1']], opts(0));
+      const between = db.query(`SELECT count(*)::int AS n FROM ${table}`);
+      const second = copyRows(db, copySql(table), [['2', 'b', '2']], opts(1));
+      const third = copyRows(db, copySql(table), [['3', 'c', '3']], opts(2));
+      await Promise.all([first, second, third]);
+      expect((await between).rows).toEqual([{ n: 1 }]);
+      expect((await db.query(`SELECT count(*)::int AS n FROM ${table}`)).rows[0]).toEqual({ n: 3 });
+    });
+  });
 });

@@ -8,10 +8,17 @@
 import { createServer, type Server } from 'node:http';
 import { connect, isIP, type Socket } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { DelayLine } from './delay-line.ts';
 
 export interface WsProxy {
   /** host:port to use as `neonConfig.wsProxy` prefix (no scheme). */
   hostPort: string;
+  /**
+   * Sets the round trip added between the client and this proxy from now on
+   * (the load bench's --db-rtt): half on each direction's frames, and one
+   * whole round trip before the WebSocket upgrade is answered.
+   */
+  setRtt(ms: number): void;
   close(): Promise<void>;
 }
 
@@ -49,7 +56,9 @@ function isTerminate(chunk: Buffer): boolean {
  * With `faults`, `POST /__faults` (a DropPlan as JSON) replaces the plan and
  * answers the report of the previous one; only a proxy the soak owns gets it.
  */
-export async function startWsProxy(options: { port?: number; faults?: boolean } = {}): Promise<WsProxy> {
+export async function startWsProxy(options: { port?: number; faults?: boolean; rttMs?: number } = {}): Promise<WsProxy> {
+  let rttMs = options.rttMs ?? 0;
+  const lines = new Set<DelayLine>();
   let plan: DropPlan = { drops: [] };
   let report: DropReport = { connections: 0, fired: 0 };
   const server: Server = createServer((req, res) => {
@@ -66,7 +75,11 @@ export async function startWsProxy(options: { port?: number; faults?: boolean } 
     }
     res.writeHead(426).end('WebSocket only');
   });
-  const wss = new WebSocketServer({ server });
+  const wss = new WebSocketServer({
+    server,
+    // The upgrade request and its answer are one round trip of the distance simulated.
+    verifyClient: (_info, done) => (rttMs > 0 ? void setTimeout(() => done(true), rttMs) : done(true)),
+  });
   const sockets = new Set<Socket>();
 
   wss.on('connection', (ws: WebSocket, req) => {
@@ -95,16 +108,37 @@ export async function startWsProxy(options: { port?: number; faults?: boolean } 
       for (const chunk of pending) tcp.write(chunk);
       pending.length = 0;
     });
-    tcp.on('data', (data) => {
-      if (ws.readyState === ws.OPEN) ws.send(data);
+    // Half the simulated round trip each way (no delay: delivered at once, as before).
+    const toClient = new DelayLine({
+      delayMs: rttMs / 2,
+      deliver: (data) => {
+        if (ws.readyState === ws.OPEN) ws.send(data);
+      },
+      backpressure: (full) => (full ? tcp.pause() : tcp.resume()),
     });
+    const toServer = new DelayLine({
+      delayMs: rttMs / 2,
+      deliver: (chunk) => forward(chunk),
+      backpressure: (full) => (full ? ws.pause() : ws.resume()),
+    });
+    lines.add(toClient);
+    lines.add(toServer);
+    const forget = () => {
+      toClient.clear();
+      toServer.clear();
+      lines.delete(toClient);
+      lines.delete(toServer);
+    };
+    tcp.on('data', (data) => toClient.write(data));
     tcp.on('close', () => {
       sockets.delete(tcp);
-      ws.close();
+      // Postgres's last bytes still travel the delay before the close.
+      const close = () => (toClient.pending === 0 ? (forget(), ws.close()) : setTimeout(close, 1));
+      close();
     });
     tcp.on('error', () => ws.close());
-    ws.on('message', (data: Buffer) => {
-      const chunk = Buffer.isBuffer(data) ? data : Buffer.from(data as ArrayBuffer);
+    ws.on('message', (data: Buffer) => toServer.write(Buffer.isBuffer(data) ? data : Buffer.from(data as ArrayBuffer)));
+    const forward = (chunk: Buffer) => {
       if (open) tcp.write(chunk);
       else pending.push(chunk);
       // PGlite's socket server keeps the connection open after Terminate;
@@ -119,8 +153,11 @@ export async function startWsProxy(options: { port?: number; faults?: boolean } 
           else ws.close();
         }, 1);
       }
+    };
+    ws.on('close', () => {
+      forget();
+      tcp.destroy();
     });
-    ws.on('close', () => tcp.destroy());
     ws.on('error', () => tcp.destroy());
   });
 
@@ -129,6 +166,10 @@ export async function startWsProxy(options: { port?: number; faults?: boolean } 
   if (!addr || typeof addr === 'string') throw new Error('ws proxy failed to listen');
   return {
     hostPort: `127.0.0.1:${addr.port}`,
+    setRtt(ms: number) {
+      rttMs = ms;
+      for (const line of lines) line.setDelay(ms / 2);
+    },
     async close() {
       for (const s of sockets) s.destroy();
       for (const client of wss.clients) client.terminate();
