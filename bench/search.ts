@@ -1,6 +1,6 @@
 /**
  * Search benchmark (npm run bench:search -- [--packages N] [--runs K]
- * [--warmup W] [--profile]): fills a throw-away Postgres registry with N
+ * [--runs-large L] [--warmup W] [--queries 1,2,…] [--profile]): fills a throw-away Postgres registry with N
  * generated packages (bench/search-docs.ts) through the registry's own write,
  * mirrors it into a real OpenSearch with the reindex the admin tool runs,
  * then sends the queries real clients send to /search/package and
@@ -10,8 +10,8 @@
  * Worker builds (src/search/elasticsearch/backend.ts searchRequest), or the
  * Postgres backend's SQL from Node.
  *
- * K runs per query and target after W warm-up runs, the targets alternating
- * in a rotating order; prints p50 and p95 (wall time until the whole body is
+ * K runs per query and target (L for answers over 1 MB) after W warm-up
+ * runs, the targets alternating in a rotating order; prints p50 and p95 (wall time until the whole body is
  * read), the Worker/direct ratio and the response size. bench/README.md
  * records the figures.
  */
@@ -65,12 +65,26 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))] as number;
 }
 
+/** Requests sent again because the server had closed the kept-alive connection just as it was reused. */
+let resent = 0;
+
+/** fetch, sent once more when a reused keep-alive connection turned out closed (a client-side race, not an answer). */
+async function fetchOnce(url: string, init?: RequestInit): Promise<Response> {
+  try {
+    return await fetch(url, init);
+  } catch (err) {
+    if (!/other side closed/.test(String((err as Error).cause))) throw err;
+    resent++;
+    return fetch(url, init);
+  }
+}
+
 /** The request through the Worker: the body read whole, the hits counted (X-Total-Count checked apart). */
 function workerTarget(name: string, base: string, token: string): Target {
   return {
     name,
     async send(q) {
-      const res = await fetch(base + q.url.replace('{jwt}', encodeURIComponent(token)));
+      const res = await fetchOnce(base + q.url.replace('{jwt}', encodeURIComponent(token)));
       const body = await res.text();
       if (res.status !== 200) throw new Error(`${name} ${q.label}: HTTP ${res.status} ${body.slice(0, 200)}`);
       const hits = q.url.startsWith('/package/stats') ? 1 : Number(res.headers.get('x-total-count'));
@@ -94,7 +108,7 @@ function directEsTarget(esUrl: string, userid: string): Target {
     name: 'OpenSearch direct',
     async send(q) {
       const req: EsSearchRequest = q.url.startsWith('/package/stats') ? statsRequest(INDEX) : searchRequest(INDEX, queryOf(q, userid));
-      const res = await fetch(esUrl + req.path, {
+      const res = await fetchOnce(esUrl + req.path, {
         method: req.method,
         headers: { accept: 'application/json', 'content-type': 'application/json' },
         body: JSON.stringify(req.body),
@@ -283,6 +297,7 @@ async function main(): Promise<void> {
         );
       }
     }
+    console.log(`\nrequests sent again after a closed keep-alive connection: ${resent}`);
     console.log('\n| query | backend | Worker p50 / p95 (ms) | direct p50 / p95 (ms) | ratio p50 / p95 | response Worker / direct |');
     console.log('|---|---|---|---|---|---|');
     for (const r of rows) console.log(r);
