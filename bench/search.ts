@@ -184,7 +184,16 @@ async function main(): Promise<void> {
     const es = await startOpenSearch({ fullJit: true, heapMb: 1024, log: console.log });
     stops.push(() => es.stop());
     t0 = performance.now();
-    const report = await reindex(target(es.url, INDEX), postgresRegistryReader(db.client));
+    // A node still warming up on a busy VM can take over the client's 10 s to create the index: try again.
+    let report: Awaited<ReturnType<typeof reindex>> | undefined;
+    for (let attempt = 1; !report; attempt++) {
+      try {
+        report = await reindex(target(es.url, INDEX), postgresRegistryReader(db.client));
+      } catch (err) {
+        if (attempt >= 3) throw err;
+        console.log(`reindex failed (${(err as Error).message}); again`);
+      }
+    }
     console.log(`index: ${report.copied} packages reindexed into ${report.newIndex} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 
     const keys = generateRsaKeyPair();
