@@ -106,7 +106,15 @@ export async function buildLauncher(log: (line: string) => void = () => {}, line
  * port when omitted) and waits until the cluster health is green or yellow.
  */
 export async function startOpenSearch(
-  opts: { port?: number; timeoutMs?: number; log?: (line: string) => void; line?: OpenSearchLine; heapMb?: number } = {},
+  opts: {
+    port?: number;
+    timeoutMs?: number;
+    log?: (line: string) => void;
+    line?: OpenSearchLine;
+    heapMb?: number;
+    /** The JVM's default tiered JIT (C2 included), as a production node runs; benchmarks want it. */
+    fullJit?: boolean;
+  } = {},
 ): Promise<LocalOpenSearch> {
   const line = opts.line ?? 2;
   await buildLauncher(opts.log, line);
@@ -116,9 +124,10 @@ export async function startOpenSearch(
   const heap = `${opts.heapMb ?? 512}m`;
   // stdin stays open: the launcher stops itself when it closes (our process died).
   // C1-only JIT: starts in about half the time on 2 busy cores; test load needs no peak speed.
+  const jit = opts.fullJit ? [] : ['-XX:TieredStopAtLevel=1'];
   const child: ChildProcess = spawn(
     'java',
-    ['-Xms256m', `-Xmx${heap}`, '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', '-cp', classpath, 'conductor.opensearch.OpenSearchLauncher', String(port)],
+    ['-Xms256m', `-Xmx${heap}`, '-XX:+UseSerialGC', ...jit, '-cp', classpath, 'conductor.opensearch.OpenSearchLauncher', String(port)],
     { stdio: ['pipe', 'pipe', 'pipe'] },
   );
   // Keep only the tail of the node's log, to explain a failed start.

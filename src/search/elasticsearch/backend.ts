@@ -27,12 +27,28 @@ function toHit(source: Record<string, unknown>): SearchHit {
 
 const missingIndex = (err: unknown): boolean => err instanceof EsError && err.type === 'index_not_found_exception';
 
+/** One `_search` request as the backend sends it (also what bench/search.ts sends straight to the index). */
+export interface EsSearchRequest {
+  method: 'POST';
+  path: string;
+  body: unknown;
+}
+
+/** The request /search/package sends for `query`. */
+export function searchRequest(index: string, query: SearchQuery): EsSearchRequest {
+  return { method: 'POST', path: `/${encodeURIComponent(index)}/_search`, body: searchBody(query) };
+}
+
+/** The request /package/stats sends. */
+export function statsRequest(index: string): EsSearchRequest {
+  return { method: 'POST', path: `/${encodeURIComponent(index)}/_search`, body: statsBody() };
+}
+
 /** Search over an explicit target. A missing index is an empty catalogue. */
 export async function searchIndex(t: EsTarget, query: SearchQuery): Promise<SearchResult> {
   try {
-    const res = await t.client.request<SearchResponse>('POST', `/${encodeURIComponent(t.index)}/_search`, {
-      body: searchBody(query),
-    });
+    const req = searchRequest(t.index, query);
+    const res = await t.client.request<SearchResponse>(req.method, req.path, { body: req.body });
     return { hits: res.body.hits.hits.map((h) => toHit(h._source)), total: totalOf(res.body) };
   } catch (err) {
     if (missingIndex(err)) return { hits: [], total: 0 };
@@ -43,9 +59,8 @@ export async function searchIndex(t: EsTarget, query: SearchQuery): Promise<Sear
 /** Stats over what anonymous users may see; zeros for a missing index. */
 export async function statsIndex(t: EsTarget): Promise<PackageStats> {
   try {
-    const res = await t.client.request<SearchResponse>('POST', `/${encodeURIComponent(t.index)}/_search`, {
-      body: statsBody(),
-    });
+    const req = statsRequest(t.index);
+    const res = await t.client.request<SearchResponse>(req.method, req.path, { body: req.body });
     return {
       num_packages: totalOf(res.body),
       num_records: Math.round(res.body.aggregations?.num_records?.value ?? 0),
