@@ -182,23 +182,36 @@ export const MultipartPlan = z
       'get URLs for parts not in `parts` (and after an interruption) from resume_url, then POST complete_url.',
   });
 
-/** Body of POST /datastore/multipart/complete, abort and resume. */
+/** base64 of an MD5 digest, as the OpenAPI document shows isBase64Md5. */
+const Md5Digest = z
+  .string(expected('a string'))
+  .refine(isBase64Md5, 'must be the base64 encoding of a 16-byte MD5 digest')
+  .openapi({ pattern: '^[A-Za-z0-9+/]{21}[AQgw]==$' });
+
+const UploadToken = z
+  .string(expected('a string'))
+  .max(8192, 'is longer than 8192 characters')
+  .openapi({ description: 'The upload_token of the plan /datastore/authorize answered.' });
+
+/** Body of POST /datastore/multipart/complete and abort. */
 export const MultipartRequest = z
+  .object({ upload_token: UploadToken }, expected('a JSON object'))
+  .openapi('MultipartRequest');
+
+/** Body of POST /datastore/multipart/resume. */
+export const ResumeRequest = z
   .object(
     {
-      upload_token: z
-        .string(expected('a string'))
-        .max(8192, 'is longer than 8192 characters')
-        .openapi({ description: 'The upload_token of the plan /datastore/authorize answered.' }),
+      upload_token: UploadToken,
       part_md5: z
-        .array(z.string(expected('a string')).refine(isBase64Md5, 'must be the base64 encoding of a 16-byte MD5 digest'), expected('an array'))
+        .array(Md5Digest, expected('an array'))
         .max(MAX_PARTS, `has more than ${MAX_PARTS} digests`)
         .optional()
-        .openapi({ description: 'resume only: the per-part digests again (all parts, in order), so the fresh part URLs sign them.' }),
+        .openapi({ description: 'The per-part digests again (all parts, in order), so the fresh part URLs sign them.' }),
     },
     expected('a JSON object'),
   )
-  .openapi('MultipartRequest');
+  .openapi('MultipartResumeRequest');
 
 /** A refusal of complete that names the part. */
 export const PartProblemBody = z

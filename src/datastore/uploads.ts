@@ -26,7 +26,7 @@ import {
   type PendingUpload,
   type UploadsMarker,
 } from './s3-multipart.ts';
-import { describeIssue, MultipartRequest, type PartGrant } from './schema.ts';
+import { describeIssue, MultipartRequest, ResumeRequest, type PartGrant } from './schema.ts';
 
 export type MultipartAction = 'complete' | 'abort' | 'resume';
 
@@ -101,27 +101,25 @@ export async function multipartUpload(
   } catch {
     return { ok: false, status: 400, error: 'request body is not valid JSON' };
   }
-  const request = MultipartRequest.safeParse(body);
+  // complete and abort take the token only; extra fields (part_md5 included) are ignored there.
+  const request = action === 'resume' ? ResumeRequest.safeParse(body) : MultipartRequest.safeParse(body);
   if (!request.success) return { ok: false, status: 400, error: describeIssue(request.error) };
+  const fields: { upload_token: string; part_md5?: string[] } = request.data;
 
   const userid = await uploaderOf(args.keys, args.config, args.token);
   if (userid === null) {
     return { ok: false, status: 401, error: 'a permission token for os.datastore with datapackage-upload is required' };
   }
-  const upload = await verifyUploadToken(args.keys, args.config, request.data.upload_token);
+  const upload = await verifyUploadToken(args.keys, args.config, fields.upload_token);
   if (upload === null) return { ok: false, status: 401, error: 'upload_token is not a valid, unexpired upload token of this service' };
   // The key starts with the owner's folder (paths.ts objectKey); check both, as authorize checks metadata.owner.
   if (upload.userid !== userid || !upload.key.startsWith(`${userid}/`)) {
     return { ok: false, status: 401, error: 'the upload is not the token user’s' };
   }
   const plan = planParts(upload.length);
-  const partMd5 = request.data.part_md5;
-  if (partMd5 !== undefined && (action !== 'resume' || partMd5.length !== plan.partCount)) {
-    return {
-      ok: false,
-      status: 400,
-      error: action === 'resume' ? `part_md5: must have ${plan.partCount} digests (parts of ${plan.partSize} bytes)` : 'part_md5: only for resume',
-    };
+  const partMd5 = fields.part_md5;
+  if (partMd5 !== undefined && partMd5.length !== plan.partCount) {
+    return { ok: false, status: 400, error: `part_md5: must have ${plan.partCount} digests (parts of ${plan.partSize} bytes)` };
   }
   switch (action) {
     case 'complete':

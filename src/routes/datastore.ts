@@ -33,6 +33,7 @@ import {
   InfoResponse,
   MultipartRequest,
   PartProblemBody,
+  ResumeRequest,
   ResumeResponse,
 } from '../datastore/schema.ts';
 import { MULTIPART_PATHS, multipartUpload, type MultipartAction } from '../datastore/uploads.ts';
@@ -116,6 +117,7 @@ const MULTIPART_DOCS: Record<MultipartAction, { summary: string; description: st
 
 function multipartRoute(action: MultipartAction) {
   const doc = MULTIPART_DOCS[action];
+  const body = action === 'resume' ? ResumeRequest : MultipartRequest;
   return createRoute({
     method: 'post',
     path: MULTIPART_PATHS[action],
@@ -127,7 +129,7 @@ function multipartRoute(action: MultipartAction) {
       headers: TokenHeader,
       body: {
         required: true,
-        content: { 'application/json': { schema: MultipartRequest }, 'text/plain': { schema: MultipartRequest } },
+        content: { 'application/json': { schema: body }, 'text/plain': { schema: body } },
       },
     },
     responses: {
