@@ -49,6 +49,12 @@ describe('configuration', () => {
     }
   });
 
+  it('reads OS_MULTIPART_MAX_AGE in seconds (a day by default)', () => {
+    expect(parseConfig(minimal).OS_MULTIPART_MAX_AGE).toBe(86_400);
+    expect(parseConfig({ ...minimal, OS_MULTIPART_MAX_AGE: '60' }).OS_MULTIPART_MAX_AGE).toBe(60);
+    expect(() => parseConfig({ ...minimal, OS_MULTIPART_MAX_AGE: '0' })).toThrow(/OS_MULTIPART_MAX_AGE: must be a positive whole number of seconds$/);
+  });
+
   it('splits comma-separated lists', () => {
     const config = parseConfig({ ...minimal, OS_FRONTEND_ORIGINS: 'https://a.example, https://b.example,' });
     expect(config.OS_FRONTEND_ORIGINS).toEqual(['https://a.example', 'https://b.example']);

@@ -98,6 +98,11 @@ export const ConfigSchema = z.object({
     z.number().max(5 * 1024 ** 3, 'must be at most 5368709120 bytes (5 GiB, the largest single PUT)'),
   ),
   /**
+   * Unfinished multipart uploads older than this are aborted by the cron;
+   * their upload tokens expire at the same age.
+   */
+  OS_MULTIPART_MAX_AGE: seconds(86_400),
+  /**
    * The bucket is not publicly readable: readers get package files through
    * GET /datastore/file (a redirect to a presigned GET). Off: the public-read
    * bucket of the original; /datastore/file works in both modes.

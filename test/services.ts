@@ -9,6 +9,7 @@ import { openSearchUnavailableReason, startOpenSearch, type LocalOpenSearch } fr
 import { startRedis } from '../tools/services/redis.ts';
 import { startS3Server } from '../tools/services/s3.ts';
 import { startS3FaultProxy } from '../tools/services/s3-faults.ts';
+import { startVersitygw } from '../tools/services/versitygw.ts';
 import { startWsProxy } from '../tools/services/ws-proxy.ts';
 import { freePort } from '../tools/services/util.ts';
 import { startStaticServer } from '../tools/services/static.ts';
@@ -21,7 +22,7 @@ export interface StartedServices {
 
 export async function startTestServices(_base: Record<string, string>): Promise<StartedServices> {
   const started: StartedServices = { bindings: {}, stops: [] };
-  for (const start of [startTestS3, startTestSoak, startTestFixtures, startTestOidc, startTestOpenSearch, startTestPipeline, startTestApiCache]) {
+  for (const start of [startTestS3, startTestMultipartS3, startTestSoak, startTestFixtures, startTestOidc, startTestOpenSearch, startTestPipeline, startTestApiCache]) {
     const one = await start();
     Object.assign(started.bindings, one.bindings);
     started.stops.push(...one.stops);
@@ -50,6 +51,33 @@ async function startTestS3(): Promise<StartedServices> {
       OS_S3_SCHEME: 'http',
       OS_S3_REGION: TEST_S3.region,
       OS_STORAGE_BUCKET_NAME: TEST_S3.bucket,
+    },
+    stops: [() => s3.stop()],
+  };
+}
+
+/** Development-only credentials of the throw-away multipart S3 server (not secrets). */
+export const TEST_MULTIPART_S3 = {
+  accessKeyId: 'TESTMULTIPARTKEY',
+  secretAccessKey: 'test-secret-key-for-the-loopback-multipart-s3',
+  bucket: 'os-datastore-multipart',
+  region: 'us-east-1',
+};
+
+/**
+ * The S3 server with the whole multipart API (tools/services/versitygw.ts).
+ * The datastore tests of complete, abort, resume and the cron point their
+ * env's OS_S3_* settings at it (OS_TEST_MULTIPART_S3_*).
+ */
+async function startTestMultipartS3(): Promise<StartedServices> {
+  const s3 = await startVersitygw(TEST_MULTIPART_S3);
+  return {
+    bindings: {
+      OS_TEST_MULTIPART_S3_HOSTNAME: s3.hostname,
+      OS_TEST_MULTIPART_S3_PORT: String(s3.port),
+      OS_TEST_MULTIPART_S3_ACCESS_KEY_ID: TEST_MULTIPART_S3.accessKeyId,
+      OS_TEST_MULTIPART_S3_SECRET_ACCESS_KEY: TEST_MULTIPART_S3.secretAccessKey,
+      OS_TEST_MULTIPART_S3_BUCKET: TEST_MULTIPART_S3.bucket,
     },
     stops: [() => s3.stop()],
   };

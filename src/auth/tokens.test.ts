@@ -6,8 +6,10 @@ import { getSigningKeys } from './keys.ts';
 import {
   canUpload,
   signPermissionToken,
+  signUploadToken,
   signUserToken,
   verifyPermissionToken,
+  verifyUploadToken,
   verifyUserToken,
 } from './tokens.ts';
 
@@ -81,6 +83,38 @@ describe('user tokens', () => {
       expect(await verifyUserToken(keys, config, bad)).toBeNull();
       expect(await verifyPermissionToken(keys, config, bad)).toBeNull();
     }
+  });
+});
+
+describe('multipart upload tokens', () => {
+  const claims = { userid: 'abc', key: 'abc/ds/file.csv', uploadId: 'up-1', length: 12_582_912 };
+
+  it('round-trips the upload it names', async () => {
+    const keys = await getSigningKeys(config);
+    expect(await verifyUploadToken(keys, config, await signUploadToken(keys, config, claims, 60))).toEqual(claims);
+  });
+
+  it('never stands in for a user or permission token, nor the reverse', async () => {
+    const keys = await getSigningKeys(config);
+    const upload = await signUploadToken(keys, config, claims, 60);
+    expect(await verifyUserToken(keys, config, upload)).toBeNull();
+    expect(await verifyPermissionToken(keys, config, upload)).toBeNull();
+    expect(await verifyUploadToken(keys, config, await signUserToken(keys, config, 'abc', 60))).toBeNull();
+    const pt = await signPermissionToken(keys, config, { userid: 'abc', service: 'os.datastore', permissions: {} }, 60);
+    expect(await verifyUploadToken(keys, config, pt)).toBeNull();
+  });
+
+  it('refuses an expired, unsigned or altered upload token', async () => {
+    const keys = await getSigningKeys(config);
+    expect(await verifyUploadToken(keys, config, await signUploadToken(keys, config, claims, -1))).toBeNull();
+    const now = Math.floor(Date.now() / 1000);
+    const unsigned = `${base64url.encode(JSON.stringify({ alg: 'none', typ: 'os-upload+jwt' }))}.${base64url.encode(
+      JSON.stringify({ userid: 'abc', sub: 'abc', key: 'abc/x', upload_id: 'u', length: 1, iss: config.OS_BASE_URL, aud: 'os.datastore.multipart', iat: now, exp: now + 60, jti: 'x' }),
+    )}.`;
+    expect(await verifyUploadToken(keys, config, unsigned)).toBeNull();
+    const [h, , sig] = (await signUploadToken(keys, config, claims, 60)).split('.');
+    const altered = `${h}.${base64url.encode(JSON.stringify({ ...claims, length: 1 }))}.${sig}`;
+    expect(await verifyUploadToken(keys, config, altered)).toBeNull();
   });
 });
 

@@ -1,7 +1,7 @@
 /**
  * User tokens and permission tokens: the whole trust boundary for JWTs.
  *
- * Both kinds are RS256 (the only algorithm any key is used with) and carry
+ * All kinds (and the multipart upload tokens) are RS256 (the only algorithm any key is used with) and carry
  * iss/aud/sub/iat/exp/jti. They can never stand in for each other: the `typ`
  * header differs, and so does the audience (this service for user tokens,
  * the permission's service for permission tokens). Verification pins the
@@ -15,6 +15,9 @@ import type { SigningKeys } from './keys.ts';
 
 export const USER_TOKEN_TYPE = 'os-user+jwt';
 export const PERMISSION_TOKEN_TYPE = 'os-permission+jwt';
+/** Multipart upload tokens: what /datastore/authorize planned, for complete, abort and resume. */
+export const UPLOAD_TOKEN_TYPE = 'os-upload+jwt';
+const UPLOAD_TOKEN_AUDIENCE = 'os.datastore.multipart';
 /** Audience of user tokens: the identity service itself. */
 export const USER_TOKEN_AUDIENCE = 'os.user';
 const ALGORITHM = 'RS256';
@@ -140,4 +143,53 @@ export async function verifyPermissionToken(
  */
 export function canUpload(claims: PermissionTokenClaims | null): claims is PermissionTokenClaims {
   return !!claims && claims.service === 'os.datastore' && claims.permissions['datapackage-upload'] === true;
+}
+
+/**
+ * What a multipart upload token vouches for: the upload the service started
+ * (its key and id) and the length the plan was cut from. complete, abort and
+ * resume check parts against this, never against what a client says.
+ */
+export interface UploadTokenClaims {
+  /** The owner (metadata.owner, the permission token's user). */
+  userid: string;
+  key: string;
+  uploadId: string;
+  length: number;
+}
+
+/** Issues the token of one multipart upload (its `upload_token` in the plan). */
+export function signUploadToken(
+  keys: SigningKeys,
+  config: TokenConfig,
+  claims: UploadTokenClaims,
+  ttlSeconds: number,
+): Promise<string> {
+  const { userid, key, uploadId, length } = claims;
+  return sign(keys, config, UPLOAD_TOKEN_TYPE, UPLOAD_TOKEN_AUDIENCE, { userid, key, upload_id: uploadId, length }, ttlSeconds);
+}
+
+/** The claims of a valid, unexpired upload token, or null. */
+export async function verifyUploadToken(
+  keys: SigningKeys,
+  config: TokenConfig,
+  token: string | undefined | null,
+): Promise<UploadTokenClaims | null> {
+  if (!token) return null;
+  try {
+    const { payload } = await jwtVerify(token, keyResolver(keys), {
+      algorithms: [ALGORITHM],
+      issuer: config.OS_BASE_URL,
+      audience: UPLOAD_TOKEN_AUDIENCE,
+      typ: UPLOAD_TOKEN_TYPE,
+      requiredClaims: ['exp', 'iat', 'jti', 'sub'],
+    });
+    const { userid, key, upload_id: uploadId, length } = payload;
+    if (typeof userid !== 'string' || userid !== payload.sub) return null;
+    if (typeof key !== 'string' || typeof uploadId !== 'string' || uploadId === '') return null;
+    if (typeof length !== 'number' || !Number.isSafeInteger(length) || length < 0) return null;
+    return { userid, key, uploadId, length };
+  } catch {
+    return null;
+  }
 }

@@ -9,12 +9,13 @@
  * datapackage-upload, whose user is metadata.owner), then the file list (400).
  */
 import type { SigningKeys } from '../auth/keys.ts';
-import { canUpload, verifyPermissionToken } from '../auth/tokens.ts';
+import { canUpload, signUploadToken, verifyPermissionToken } from '../auth/tokens.ts';
 import type { Config } from '../config.ts';
-import { MAX_PARTS, partRanges, planParts, usesMultipart, type PartPlan } from './multipart.ts';
+import { PART_URLS_PER_ANSWER, PART_URLS_PER_FILE, planParts, usesMultipart, type PartPlan } from './multipart.ts';
 import { objectKey, relativePathProblem } from './paths.ts';
-import { presignUpload, presignUploadPart, type StorageTarget } from './presign.ts';
+import { presignUpload, type StorageTarget } from './presign.ts';
 import { createMultipartUpload, S3CallError } from './s3-multipart.ts';
+import { multipartUrls, signPartGrants } from './uploads.ts';
 import { AuthorizeRequest, describeIssue, MAX_FILES, MetadataEnvelope, type AuthorizeResponse } from './schema.ts';
 
 export type AuthorizeOutcome =
@@ -22,16 +23,21 @@ export type AuthorizeOutcome =
   | { ok: false; status: 400 | 401 | 502; error: string };
 
 /**
+ * Most files of one request that get a multipart plan: each costs a
+ * CreateMultipartUpload call (a subrequest) and a token signature.
+ */
+export const MAX_MULTIPART_FILES = 100;
+
+/**
  * The part plan of each file that is uploaded in parts (by path), or the
- * first problem: per-part digests that do not fit the plan, or more part
- * URLs in one answer than one upload may have (authorize fewer files at once).
+ * first problem: per-part digests that do not fit the plan, or more files in
+ * parts than one request may start (authorize fewer files at once).
  */
 export function multipartPlans(
   request: AuthorizeRequest,
   threshold: number,
 ): { ok: true; plans: Map<string, PartPlan> } | { ok: false; error: string } {
   const plans = new Map<string, PartPlan>();
-  let parts = 0;
   for (const [path, file] of Object.entries(request.filedata)) {
     const where = `filedata[${JSON.stringify(path)}]`;
     if (!usesMultipart(Number(file.length), file.multipart, threshold)) {
@@ -45,11 +51,35 @@ export function multipartPlans(
         error: `${where}.part_md5: must have ${plan.partCount} digests (parts of ${plan.partSize} bytes)`,
       };
     }
-    parts += plan.partCount;
-    if (parts > MAX_PARTS) return { ok: false, error: `filedata: more than ${MAX_PARTS} parts in one request` };
     plans.set(path, plan);
+    if (plans.size > MAX_MULTIPART_FILES) {
+      return { ok: false, error: `filedata: more than ${MAX_MULTIPART_FILES} files in parts in one request` };
+    }
   }
   return { ok: true, plans };
+}
+
+/**
+ * How many part URLs each planned file gets in the answer: the first
+ * PART_URLS_PER_FILE of its parts, in request order, until the answer's
+ * PART_URLS_PER_ANSWER are spent (later files then get theirs from resume).
+ */
+export function partWindows(plans: ReadonlyMap<string, PartPlan>): Map<string, number> {
+  const windows = new Map<string, number>();
+  let left = PART_URLS_PER_ANSWER;
+  for (const [path, plan] of plans) {
+    const n = Math.min(plan.partCount, PART_URLS_PER_FILE, left);
+    windows.set(path, n);
+    left -= n;
+  }
+  return windows;
+}
+
+/** What grantUploads needs to plan multipart files. */
+export interface MultipartGrants {
+  plans: ReadonlyMap<string, PartPlan>;
+  keys: SigningKeys;
+  config: Pick<Config, 'OS_BASE_URL' | 'OS_MULTIPART_MAX_AGE'>;
 }
 
 /** Checks a permission token for uploads; the user id, or null. */
@@ -59,19 +89,21 @@ export async function uploaderOf(keys: SigningKeys, config: Config, token: strin
 }
 
 /**
- * Signs one PUT per requested file, and starts an upload and signs its part
- * URLs for each file in `plans`; the request must have passed
- * AuthorizeRequest. Throws S3CallError when the storage refuses to start one.
+ * Signs one PUT per requested file, and for each file in `multipart.plans`
+ * starts an upload, signs its upload token and its first part URLs
+ * (partWindows); the request must have passed AuthorizeRequest. Throws
+ * S3CallError when the storage refuses to start one.
  */
 export async function grantUploads(
   target: StorageTarget,
   request: AuthorizeRequest,
   expiresIn: number,
-  plans: ReadonlyMap<string, PartPlan> = new Map(),
+  multipart?: MultipartGrants,
   now: Date = new Date(),
 ): Promise<AuthorizeResponse> {
   const { owner, name } = request.metadata;
   const cache = new Map<string, ArrayBuffer>();
+  const windows = multipart ? partWindows(multipart.plans) : new Map<string, number>();
   const entries = await Promise.all(
     Object.entries(request.filedata).map(async ([path, file]) => {
       const signed = await presignUpload(target, {
@@ -91,32 +123,28 @@ export async function grantUploads(
         upload_url: signed.uploadUrl,
         upload_query: signed.uploadQuery,
       };
-      const plan = plans.get(path);
-      if (!plan) return [path, grant] as const;
+      const plan = multipart?.plans.get(path);
+      if (!multipart || !plan) return [path, grant] as const;
       const key = objectKey(owner, name, path);
       const uploadId = await createMultipartUpload(target, key, file.type, now);
-      const parts = await Promise.all(
-        partRanges(plan).map(async (range) => {
-          const part = await presignUploadPart(target, {
-            key,
-            uploadId,
-            partNumber: range.partNumber,
-            contentMd5: file.part_md5?.[range.partNumber - 1],
-            expiresIn,
-            now,
-            cache,
-          });
-          return {
-            part_number: range.partNumber,
-            start: range.start,
-            end: range.end,
-            upload_url: part.uploadUrl,
-            upload_query: part.uploadQuery,
-          };
-        }),
+      const uploadToken = await signUploadToken(
+        multipart.keys,
+        multipart.config,
+        { userid: owner, key, uploadId, length: plan.length },
+        multipart.config.OS_MULTIPART_MAX_AGE,
       );
-      const multipart = { upload_id: uploadId, part_size: plan.partSize, part_count: plan.partCount, parts };
-      return [path, { ...grant, multipart }] as const;
+      const window = Array.from({ length: windows.get(path) ?? 0 }, (_, i) => i + 1);
+      const parts = await signPartGrants(target, { key, uploadId, plan, partMd5: file.part_md5 }, window, expiresIn, now, cache);
+      const plans = {
+        upload_id: uploadId,
+        upload_token: uploadToken,
+        part_size: plan.partSize,
+        part_count: plan.partCount,
+        parts,
+        parts_signed: parts.length,
+        ...multipartUrls(multipart.config),
+      };
+      return [path, { ...grant, multipart: plans }] as const;
     }),
   );
   // fromEntries defines own properties, so a file named "__proto__" stays a file.
@@ -171,7 +199,13 @@ export async function authorizeUpload(args: {
   try {
     return {
       ok: true,
-      body: await grantUploads(args.target, request.data, args.config.OS_UPLOAD_URL_TTL, plans.plans, args.now),
+      body: await grantUploads(
+        args.target,
+        request.data,
+        args.config.OS_UPLOAD_URL_TTL,
+        { plans: plans.plans, keys: args.keys, config: args.config },
+        args.now,
+      ),
     };
   } catch (err) {
     if (err instanceof S3CallError) return { ok: false, status: 502, error: `the storage did not start a multipart upload (${err.message})` };

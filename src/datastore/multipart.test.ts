@@ -7,8 +7,11 @@ import {
   multipartLengthProblem,
   partRange,
   partRanges,
+  partsToSend,
   planParts,
+  storedPartsProblem,
   usesMultipart,
+  type PartSeen,
 } from './multipart.ts';
 
 const MIB = 1024 * 1024;
@@ -106,5 +109,47 @@ describe('usesMultipart', () => {
     ['a small file that declines', 10, false, false],
   ] as const)('%s -> %s', (_what, length, asked, expected) => {
     expect(usesMultipart(length, asked, threshold)).toBe(expected);
+  });
+});
+
+describe('storedPartsProblem and partsToSend', () => {
+  // 12 MiB: parts of 5, 5 and 2 MiB.
+  const plan = planParts(12 * MIB);
+  const full: PartSeen[] = [
+    { partNumber: 1, size: 5 * MIB },
+    { partNumber: 2, size: 5 * MIB },
+    { partNumber: 3, size: 2 * MIB },
+  ];
+  const without = (n: number) => full.filter((p) => p.partNumber !== n);
+  const resized = (n: number, size: number) => full.map((p) => (p.partNumber === n ? { ...p, size } : p));
+  // [what, stored, problem (null: completable), parts still to send]
+  const cases: Array<[string, PartSeen[], { partNumber: number; error: string } | null, number[]]> = [
+    ['every part as planned', full, null, []],
+    ['stored out of order', [...full].reverse(), null, []],
+    ['nothing stored', [], { partNumber: 1, error: 'part 1 is missing' }, [1, 2, 3]],
+    ['the middle part missing', without(2), { partNumber: 2, error: 'part 2 is missing' }, [2]],
+    ['the last part missing', without(3), { partNumber: 3, error: 'part 3 is missing' }, [3]],
+    ['a short middle part', resized(2, 1024), { partNumber: 2, error: `part 2 has 1024 bytes, the plan says ${5 * MIB}` }, [2]],
+    ['a long last part', resized(3, 5 * MIB), { partNumber: 3, error: `part 3 has ${5 * MIB} bytes, the plan says ${2 * MIB}` }, [3]],
+    ['an empty first part', resized(1, 0), { partNumber: 1, error: `part 1 has 0 bytes, the plan says ${5 * MIB}` }, [1]],
+    ['a part beyond the plan', [...full, { partNumber: 4, size: 1 }], { partNumber: 4, error: 'part 4 is not in the plan (3 parts)' }, []],
+  ];
+  it.each(cases)('%s', (_what, stored, problem, toSend) => {
+    expect(storedPartsProblem(plan, stored)).toEqual(problem);
+    expect(partsToSend(plan, stored)).toEqual(toSend);
+  });
+
+  it('checks a 5 TiB plan of 9,987 parts, naming the one short part', () => {
+    const big = planParts(5 * TIB);
+    const stored = partRanges(big).map((r) => ({ partNumber: r.partNumber, size: r.end - r.start }));
+    expect(storedPartsProblem(big, stored)).toBeNull();
+    stored[4711] = { partNumber: 4712, size: big.partSize - 1 };
+    expect(storedPartsProblem(big, stored)?.partNumber).toBe(4712);
+    expect(partsToSend(big, stored)).toEqual([4712]);
+  });
+
+  it('an empty file is one empty part', () => {
+    expect(storedPartsProblem(planParts(0), [{ partNumber: 1, size: 0 }])).toBeNull();
+    expect(partsToSend(planParts(0), [])).toEqual([1]);
   });
 });

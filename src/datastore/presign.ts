@@ -173,6 +173,7 @@ async function presignedUrl(
 /** A request the service itself sends to the bucket (CreateMultipartUpload and the like). */
 export interface S3Call {
   method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  /** Object key; '' for a call on the bucket. */
   key: string;
   /** Query parameters, e.g. `{ uploads: '' }` for CreateMultipartUpload. */
   query?: Record<string, string>;
@@ -186,7 +187,8 @@ export interface S3Call {
  * fetch. The key must be checked (paths.ts objectKey).
  */
 export async function signS3Request(target: StorageTarget, call: S3Call): Promise<Request> {
-  const url = new URL(`${bucketUrl(target)}/${encodeObjectKey(call.key)}`);
+  // An empty key is the bucket itself (ListMultipartUploads).
+  const url = new URL(call.key === '' ? bucketUrl(target) : `${bucketUrl(target)}/${encodeObjectKey(call.key)}`);
   for (const [name, value] of Object.entries(call.query ?? {})) url.searchParams.set(name, value);
   const signer = new AwsV4Signer({
     method: call.method,

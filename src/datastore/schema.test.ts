@@ -1,3 +1,4 @@
+import { MAX_MULTIPART_OBJECT_BYTES } from './multipart.ts';
 import { describe, expect, it } from 'vitest';
 import {
   AuthorizeRequest,
@@ -33,10 +34,15 @@ describe('isValidLength', () => {
     [0, true],
     [1234, true],
     [MAX_OBJECT_BYTES, true],
+    // Above one PUT's 5 GiB: in parts, up to S3's 5 TiB object.
+    [MAX_OBJECT_BYTES + 1, true],
+    [MAX_MULTIPART_OBJECT_BYTES, true],
+    [String(MAX_MULTIPART_OBJECT_BYTES), true],
     ['1234', true], // os-cli sends strings
     ['0', true],
-    [MAX_OBJECT_BYTES + 1, false],
-    [String(MAX_OBJECT_BYTES + 1), false],
+    [MAX_MULTIPART_OBJECT_BYTES + 1, false],
+    [String(MAX_MULTIPART_OBJECT_BYTES + 1), false],
+    ['00000000000001', false],
     [-1, false],
     [1.5, false],
     [Number.NaN, false],

@@ -4,7 +4,7 @@
  * read (api.md §1.3 row 8, §3 quirks 4–7). Also used for the OpenAPI document.
  */
 import { z } from '@hono/zod-openapi';
-import { MAX_PARTS } from './multipart.ts';
+import { MAX_MULTIPART_OBJECT_BYTES, MAX_PARTS, PART_URLS_PER_ANSWER, PART_URLS_PER_FILE } from './multipart.ts';
 import { MAX_KEY_BYTES, MAX_SEGMENT_LENGTH, objectKeyBytes, relativePathProblem, segmentProblem } from './paths.ts';
 
 /** Most files one authorize call may ask for (gobble sends a whole package at once). */
@@ -23,11 +23,13 @@ export function isBase64Md5(value: string): boolean {
 
 /**
  * A byte count as clients send it: a whole number, or a string of digits
- * (os-cli sends strings); echoed back unchanged.
+ * (os-cli sends strings); echoed back unchanged. Up to S3's 5 TiB object:
+ * a file above one PUT's 5 GiB is always above OS_MULTIPART_THRESHOLD, so it
+ * always gets a multipart plan.
  */
 export function isValidLength(value: unknown): boolean {
-  if (typeof value === 'number') return Number.isSafeInteger(value) && value >= 0 && value <= MAX_OBJECT_BYTES;
-  if (typeof value === 'string') return /^\d{1,11}$/.test(value) && Number(value) <= MAX_OBJECT_BYTES;
+  if (typeof value === 'number') return Number.isSafeInteger(value) && value >= 0 && value <= MAX_MULTIPART_OBJECT_BYTES;
+  if (typeof value === 'string') return /^\d{1,13}$/.test(value) && Number(value) <= MAX_MULTIPART_OBJECT_BYTES;
   return false;
 }
 
@@ -77,8 +79,10 @@ export const UploadFile = z
       name: z.string(expected('a string')).max(MAX_TEXT_LENGTH, `is longer than ${MAX_TEXT_LENGTH} characters`),
       length: z
         .union([z.number(), z.string()], expected('a number or a string of digits'))
-        .refine(isValidLength, `must be a whole number of bytes from 0 to ${MAX_OBJECT_BYTES}`)
-        .openapi({ description: 'Size in bytes (a number, or digits as a string); echoed as given.' }),
+        .refine(isValidLength, `must be a whole number of bytes from 0 to ${MAX_MULTIPART_OBJECT_BYTES}`)
+        .openapi({
+          description: `Size in bytes (a number, or digits as a string); echoed as given. Above ${MAX_OBJECT_BYTES} (one PUT) only in parts.`,
+        }),
       type: z
         .string(expected('a string'))
         .max(MAX_TEXT_LENGTH, `is longer than ${MAX_TEXT_LENGTH} characters`)
@@ -153,18 +157,89 @@ export const PartGrant = z
   })
   .openapi('PartGrant');
 
+export type PartGrant = z.infer<typeof PartGrant>;
+
 /** The multipart plan of a file above OS_MULTIPART_THRESHOLD or that asked for one. */
 export const MultipartPlan = z
   .object({
     upload_id: z.string(),
+    upload_token: z.string().openapi({
+      description: 'Signed by the service: names this upload (key, id, owner, length). Send it to complete, abort and resume.',
+    }),
     part_size: z.number().int(),
     part_count: z.number().int(),
-    parts: z.array(PartGrant),
+    parts: z.array(PartGrant).openapi({
+      description: `URLs of the first parts only (at most ${PART_URLS_PER_FILE} per file, ${PART_URLS_PER_ANSWER} per answer); the rest come from resume_url.`,
+    }),
+    parts_signed: z.number().int().openapi({ description: 'How many part URLs `parts` has (parts 1 to parts_signed).' }),
+    complete_url: z.string(),
+    abort_url: z.string(),
+    resume_url: z.string(),
   })
   .openapi('MultipartPlan', {
     description:
-      'An alternative to the single PUT: send each part to its URL (with its Content-MD5 when part_md5 was given). Completing the upload is not available yet.',
+      'An alternative to the single PUT: send each part to its URL (with its Content-MD5 when part_md5 was given), ' +
+      'get URLs for parts not in `parts` (and after an interruption) from resume_url, then POST complete_url.',
   });
+
+/** base64 of an MD5 digest, as the OpenAPI document shows isBase64Md5. */
+const Md5Digest = z
+  .string(expected('a string'))
+  .refine(isBase64Md5, 'must be the base64 encoding of a 16-byte MD5 digest')
+  .openapi({ pattern: '^[A-Za-z0-9+/]{21}[AQgw]==$' });
+
+const UploadToken = z
+  .string(expected('a string'))
+  .max(8192, 'is longer than 8192 characters')
+  .openapi({ description: 'The upload_token of the plan /datastore/authorize answered.' });
+
+/** Body of POST /datastore/multipart/complete and abort. */
+export const MultipartRequest = z
+  .object({ upload_token: UploadToken }, expected('a JSON object'))
+  .openapi('MultipartRequest');
+
+/** Body of POST /datastore/multipart/resume. */
+export const ResumeRequest = z
+  .object(
+    {
+      upload_token: UploadToken,
+      part_md5: z
+        .array(Md5Digest, expected('an array'))
+        .max(MAX_PARTS, `has more than ${MAX_PARTS} digests`)
+        .optional()
+        .openapi({ description: 'The per-part digests again (all parts, in order), so the fresh part URLs sign them.' }),
+    },
+    expected('a JSON object'),
+  )
+  .openapi('MultipartResumeRequest');
+
+/** A refusal of complete that names the part. */
+export const PartProblemBody = z
+  .object({ error: z.string(), part_number: z.number().int() })
+  .openapi('MultipartPartProblem', { description: 'A part is missing, has another size than planned, or is not in the plan.' });
+
+export const CompleteResponse = z
+  .object({
+    upload_url: z.string().openapi({ description: 'The object’s URL (the same as the single PUT’s upload_url).' }),
+    length: z.number().int(),
+    part_count: z.number().int(),
+  })
+  .openapi('MultipartComplete');
+
+export const AbortResponse = z.object({ aborted: z.literal(true), upload_id: z.string() }).openapi('MultipartAbort');
+
+export const ResumeResponse = z
+  .object({
+    upload_id: z.string(),
+    part_size: z.number().int(),
+    part_count: z.number().int(),
+    stored: z
+      .array(z.object({ part_number: z.number().int(), size: z.number().int() }))
+      .openapi({ description: 'Parts already stored with their planned size: do not send them again.' }),
+    parts: z.array(PartGrant).openapi({ description: `Fresh URLs for the parts still to send (at most ${PART_URLS_PER_ANSWER}).` }),
+    parts_remaining: z.number().int().openapi({ description: 'Parts still to send beyond `parts`: call resume again after sending these.' }),
+  })
+  .openapi('MultipartResume');
 
 /** One presigned upload in the response. */
 export const UploadGrant = z

@@ -21,6 +21,10 @@ export const DEFAULT_BODY_LIMIT = 32 * 1024;
 export const ROUTE_BODY_LIMITS: Readonly<Record<string, number>> = {
   '/datastore/': MAX_BODY_BYTES,
   '/datastore/authorize': MAX_BODY_BYTES,
+  // Resume may carry the per-part digests again (10,000 of them); the others share the datastore's cap.
+  '/datastore/multipart/complete': MAX_BODY_BYTES,
+  '/datastore/multipart/abort': MAX_BODY_BYTES,
+  '/datastore/multipart/resume': MAX_BODY_BYTES,
   '/package/update_params': 64 * 1024,
 };
 

@@ -24,7 +24,19 @@ import { presignDownload, storageTarget } from '../datastore/presign.ts';
 import { verifyUserToken } from '../auth/tokens.ts';
 import { withDb } from '../db/client.ts';
 import { fileFactsOf } from '../registry/registry.ts';
-import { AuthorizeRequest, AuthorizeResponse, ErrorBody, InfoResponse } from '../datastore/schema.ts';
+import {
+  AbortResponse,
+  AuthorizeRequest,
+  AuthorizeResponse,
+  CompleteResponse,
+  ErrorBody,
+  InfoResponse,
+  MultipartRequest,
+  PartProblemBody,
+  ResumeRequest,
+  ResumeResponse,
+} from '../datastore/schema.ts';
+import { MULTIPART_PATHS, multipartUpload, type MultipartAction } from '../datastore/uploads.ts';
 import { MAX_PARAM_LENGTH } from '../http/params.ts';
 import { requestText } from '../http/request-body.ts';
 import type { App, AppEnv } from '../http/types.ts';
@@ -77,6 +89,65 @@ function authorizeRoute(path: string) {
         description: 'The storage did not start a multipart upload',
         content: { 'application/json': { schema: ErrorBody } },
       },
+    },
+  });
+}
+
+const MULTIPART_DOCS: Record<MultipartAction, { summary: string; description: string; ok: { description: string; schema: z.ZodType } }> = {
+  complete: {
+    summary: 'Complete a multipart upload',
+    description:
+      'Lists the stored parts, checks every part of the plan (derived from the length signed in upload_token) is there with its size ' +
+      '(part_size, the last one the rest) and no other, then completes the upload: the object is at upload_url.',
+    ok: { description: 'The object exists', schema: CompleteResponse },
+  },
+  abort: {
+    summary: 'Abort a multipart upload',
+    description: 'Drops the stored parts; the part URLs stop working.',
+    ok: { description: 'Aborted', schema: AbortResponse },
+  },
+  resume: {
+    summary: 'Parts stored so far, and fresh URLs for the rest',
+    description:
+      'After an interruption (or for the parts beyond the first URLs of the authorize answer): the parts already stored with ' +
+      'their planned size, and fresh part URLs for the others (a stored part of another size is sent again).',
+    ok: { description: 'What is stored and what to send', schema: ResumeResponse },
+  },
+};
+
+function multipartRoute(action: MultipartAction) {
+  const doc = MULTIPART_DOCS[action];
+  const body = action === 'resume' ? ResumeRequest : MultipartRequest;
+  return createRoute({
+    method: 'post',
+    path: MULTIPART_PATHS[action],
+    tags: ['datastore'],
+    summary: doc.summary,
+    description: `${doc.description} The body is JSON whatever the Content-Type. Same permission token as /datastore/authorize, whose user must own the upload.`,
+    request: {
+      query: TokenQuery,
+      headers: TokenHeader,
+      body: {
+        required: true,
+        content: { 'application/json': { schema: body }, 'text/plain': { schema: body } },
+      },
+    },
+    responses: {
+      200: { description: doc.ok.description, content: { 'application/json': { schema: doc.ok.schema } } },
+      400: errors[400],
+      401: {
+        description: 'No valid permission token, upload_token forged or expired, or the upload is another user’s',
+        content: { 'application/json': { schema: ErrorBody } },
+      },
+      404: {
+        description: 'No such upload (completed, aborted or expired)',
+        content: { 'application/json': { schema: ErrorBody } },
+      },
+      ...(action === 'complete'
+        ? { 409: { description: 'A part is missing or has another size than planned', content: { 'application/json': { schema: PartProblemBody } } } }
+        : {}),
+      502: { description: 'The storage refused or did not answer', content: { 'application/json': { schema: ErrorBody } } },
+      503: errors[503],
     },
   });
 }
@@ -209,13 +280,41 @@ async function handleAuthorize(c: Context<AppEnv>): Promise<Response> {
   return c.json(outcome.body, 200);
 }
 
-/** Registers POST /datastore/, POST /datastore/authorize, GET /datastore/file and GET /datastore/info. */
+async function handleMultipart(c: Context<AppEnv>, action: MultipartAction): Promise<Response> {
+  const config = c.get('config');
+  const target = storageTarget(config);
+  const bodyText = await requestText(c);
+  const outcome = await multipartUpload(action, {
+    bodyText,
+    token: boundedToken(tokenOf(c, bodyText)),
+    keys: await getSigningKeys(config),
+    config,
+    target,
+  });
+  // Resume answers part URLs (credentials); the others are about one user's upload.
+  c.header('Cache-Control', 'no-store');
+  if (!outcome.ok) {
+    const body = outcome.partNumber !== undefined ? { error: outcome.error, part_number: outcome.partNumber } : { error: outcome.error };
+    return c.json(body, outcome.status);
+  }
+  c.get('log')('info', `datastore multipart ${action}`, {});
+  return c.json(outcome.body, 200);
+}
+
+/**
+ * Registers POST /datastore/, POST /datastore/authorize, the multipart
+ * endpoints, GET /datastore/file and GET /datastore/info.
+ */
 export function registerDatastoreRoutes(app: App): void {
   for (const path of ['/datastore/', '/datastore/authorize']) {
     // Declared for the OpenAPI document only: the body must be read as JSON
     // whatever its Content-Type, which the generated validators would not do.
     app.openAPIRegistry.registerPath(authorizeRoute(path));
     app.post(path, handleAuthorize);
+  }
+  for (const action of ['complete', 'abort', 'resume'] as const) {
+    app.openAPIRegistry.registerPath(multipartRoute(action));
+    app.post(MULTIPART_PATHS[action], (c) => handleMultipart(c, action));
   }
 
   app.openAPIRegistry.registerPath(fileByUrlRoute);

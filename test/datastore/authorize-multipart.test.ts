@@ -2,8 +2,9 @@
  * The multipart plan of POST /datastore/authorize, through the Worker and
  * against the real S3 server: a file that asks for it (or is above
  * OS_MULTIPART_THRESHOLD) gets part URLs besides its usual single-PUT grant.
- * Completing is done here with the service's own signing, as the complete
- * endpoint does not exist yet.
+ * s3rver has no ListParts, so completing is done here with the service's
+ * own signing; the complete, abort and resume endpoints are tested against
+ * versitygw in multipart-endpoints.test.ts.
  */
 import { describe, expect, it } from 'vitest';
 import { getSigningKeys } from '../../src/auth/keys.ts';
@@ -130,11 +131,25 @@ describe('POST /datastore/authorize multipart plan', () => {
     expect(await errorOf(res)).toMatch(message);
   });
 
-  it('refuses more than 10,000 part URLs in one answer (400)', async () => {
+  it('signs the first 100 part URLs of each file until the answer holds 1000; later files get theirs from resume', async () => {
     const owner = newUserId();
     const md5 = await md5Base64('x');
-    const files = Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`f${i}.csv`, { md5, name: 'f', length: 5 * 1024 * MIB }]));
-    expect(await errorOf(await authorize(owner, files))).toMatch(/more than 10000 parts in one request/);
+    // 11 files of 5 GiB (1,024 parts each).
+    const files = Object.fromEntries(Array.from({ length: 11 }, (_, i) => [`f${i}.csv`, { md5, name: 'f', length: 5 * 1024 * MIB }]));
+    const res = await authorize(owner, files);
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { filedata: Record<string, PlanGrant & { multipart: { parts_signed: number; resume_url: string } }> };
+    const signed = Object.keys(files).map((path) => body.filedata[path]?.multipart.parts_signed);
+    expect(signed).toEqual([100, 100, 100, 100, 100, 100, 100, 100, 100, 100, 0]);
+    expect(body.filedata['f10.csv']?.multipart.parts).toEqual([]);
+    expect(body.filedata['f10.csv']?.multipart.resume_url).toBe('http://conductor.test/datastore/multipart/resume');
+  });
+
+  it('refuses more than 100 files in parts in one request (400)', async () => {
+    const owner = newUserId();
+    const md5 = await md5Base64('x');
+    const files = Object.fromEntries(Array.from({ length: 101 }, (_, i) => [`f${i}.csv`, { md5, name: 'f', length: 1, multipart: true }]));
+    expect(await errorOf(await authorize(owner, files))).toMatch(/filedata: more than 100 files in parts in one request/);
   });
 
   it('answers 502 with a JSON error when the storage refuses to start the upload', async () => {

@@ -4,6 +4,7 @@
  * the command that does.
  */
 import { buildLauncher, launcherUpToDate } from '../services/opensearch.ts';
+import { buildVersitygw, versitygwBuilt } from '../services/versitygw.ts';
 import type { Requirement, SkipSwitch } from './plan.ts';
 
 const SKIP_OPENSEARCH: SkipSwitch = { env: 'OS_TEST_SKIP_OPENSEARCH', value: '1', skips: 'the ElasticSearch tests' };
@@ -67,6 +68,23 @@ export const TEST_REQUIREMENTS: Requirement[] = [
     isBuilt: () => launcherUpToDate(1),
     build: (log) => buildLauncher(log, 1),
     skip: SKIP_OPENSEARCH,
+  },
+  {
+    kind: 'binary',
+    name: 'go',
+    binary: 'go',
+    alsoIn: ['/usr/local/go/bin'],
+    // Debian's Go is older than versitygw asks for; Go 1.21 and later fetch the toolchain it names from the module proxy.
+    apt: ['golang-go'],
+    reason: 'building the multipart S3 test server (versitygw)',
+  },
+  {
+    kind: 'build',
+    name: 'versitygw',
+    needs: ['go'],
+    reason: 'the S3 test server with multipart (ListParts, Abort, ListMultipartUploads) for test/datastore/multipart-endpoints.test.ts',
+    isBuilt: versitygwBuilt,
+    build: buildVersitygw,
   },
   {
     kind: 'binary',
