@@ -86,6 +86,8 @@ interface Run {
    * owner (so no one plants statuses under someone else's URL).
    */
   held?: Array<[LoadStatus, StatusPatch]>;
+  /** Milliseconds this chunk waited for its status updates (a busy status object shows here). */
+  statusMs: number;
 }
 
 /** The error of a load that read no data rows (loader.md; the original's issue #1120). */
@@ -102,7 +104,9 @@ async function report(run: Run, status: LoadStatus, patch: StatusPatch = {}): Pr
     run.held.push([status, patch]);
     return;
   }
+  const asked = Date.now();
   const result = await statusOf(run.env, run.job.statusKey).advance(run.job.jobId, status, patch);
+  run.statusMs += Date.now() - asked;
   if (!result.ok && status !== 'loading-data') {
     run.log('loader: status move refused', { job: run.job.jobId, to: status, current: result.current?.status });
   }
@@ -131,7 +135,7 @@ export async function runChunk(
     await statusOf(env, job.statusKey).showEnd(job.jobId, 'done', { progress: rows, total: rows, fraction: 1 });
     return 'skipped';
   }
-  const run: Run = { env, config, db, job, log };
+  const run: Run = { env, config, db, job, log, statusMs: 0 };
   if (job.state === 'queued' && (await prepare(run)) === 'done') return 'done';
   return loadChunk(run);
 }
@@ -417,6 +421,7 @@ async function loadChunk(run: Run): Promise<ChunkOutcome> {
       validating: validation !== null,
       ms: Date.now() - started,
       waitedForDbMs: writer.waitedMs,
+      waitedForStatusMs: run.statusMs,
     });
     return 'continued';
   };
@@ -452,7 +457,7 @@ async function loadChunk(run: Run): Promise<ChunkOutcome> {
       throw new PermanentError(summarySentence(validation));
     }
     await writer.settle();
-    run.log('loader last chunk written', { job: job.jobId, rows: writer.position.rows, chunkRows, ms: Date.now() - started, waitedForDbMs: writer.waitedMs });
+    run.log('loader last chunk written', { job: job.jobId, rows: writer.position.rows, chunkRows, ms: Date.now() - started, waitedForDbMs: writer.waitedMs, waitedForStatusMs: run.statusMs });
   } catch (err) {
     // Let a batch in flight settle so its error (not a stray rejection) is what propagates.
     await writer.abandon();

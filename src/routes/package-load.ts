@@ -7,7 +7,6 @@
  */
 import { createRoute, z } from '@hono/zod-openapi';
 import { STATUSES } from '../durable/status-machine.ts';
-import { statusStream } from '../durable/status-client.ts';
 import { statusBody, wantsEventStream } from '../durable/status-stream.ts';
 import { statusPageHtml, statusPagePolicy } from '../http/status-page.ts';
 import { jsonError, jsonp } from '../http/respond.ts';
@@ -15,7 +14,7 @@ import { CallbackParam, param, requiredParam } from '../http/params.ts';
 import { DETECTED_KEYS } from '../loader/dialect.ts';
 import type { App } from '../http/types.ts';
 import { acceptUpload } from '../jobs/accept.ts';
-import { statusFor } from '../jobs/status-query.ts';
+import { statusFor, streamFor } from '../jobs/status-query.ts';
 
 const MAX_URL = 2048;
 
@@ -164,13 +163,14 @@ export function registerPackageLoadRoutes(app: App): void {
     const datapackage = await param(c, 'datapackage');
     if (!datapackage) return untyped(jsonError(c, 400, 'missing datapackage parameter'));
     if (datapackage.length > MAX_URL) return untyped(jsonError(c, 400, 'datapackage parameter is too long'));
-    const view = await statusFor(c.env, c.get('config'), datapackage, await param(c, 'jwt'));
+    const jwt = await param(c, 'jwt');
+    if (wantsEventStream(c.req.header('accept'))) {
+      const stream = await streamFor(c.env, c.get('config'), datapackage, jwt, c.req.header('last-event-id') ?? null);
+      return untyped(stream ?? c.text('Not Found', 404));
+    }
+    const view = await statusFor(c.env, c.get('config'), datapackage, jwt);
     // Not JSON on purpose: gobble keeps polling on a non-JSON body.
     if (!view) return untyped(c.text('Not Found', 404));
-    if (wantsEventStream(c.req.header('accept'))) {
-      // The stream of the key the visible status lives under (decided above, once).
-      return untyped(await statusStream(c.env, view.key, c.req.header('last-event-id') ?? null));
-    }
     return untyped(jsonp(c, statusBody(view, c.get('config').OS_STATUS_PROGRESS), 200));
   });
 
