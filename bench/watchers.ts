@@ -6,7 +6,13 @@
  * following GET /package/status as an event stream. Prints the load time of
  * each run (upload -> done seen by polling, as bench:load), and for the
  * watched runs the events and bytes each watcher got and how late the final
- * event reached them. bench/README.md records the figures.
+ * event reached them. To tell what production would share (the status
+ * object's time) from what it would not (1,000 requests handled on the same
+ * two cores as the load, and the watchers' own client work in this
+ * process), it also prints how long the loader waited for its status
+ * updates (the Worker's `waitedForStatusMs`), the CPU of workerd and of this
+ * process, and the load's rate once every watcher is connected, against the
+ * unwatched run's rate over the same rows. bench/README.md records the figures.
  */
 import { setMaxListeners } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -43,8 +49,9 @@ interface WatcherResult {
 const errors = new Map<string, number>();
 
 /** One event-stream client: counts what arrives until the server ends the stream, reconnecting as EventSource does. */
-async function watch(base: string, datapackage: string, signal: AbortSignal): Promise<WatcherResult> {
+async function watch(base: string, datapackage: string, signal: AbortSignal, started: (r: WatcherResult) => void): Promise<WatcherResult> {
   const result: WatcherResult = { events: 0, heartbeats: 0, bytes: 0, endedAt: null, connectedAt: 0, final: null, reconnects: 0 };
+  started(result);
   let lastId: string | null = null;
   while (result.final === null && !signal.aborted) {
     try {
@@ -106,8 +113,29 @@ interface RunResult {
   watchers: number;
   seconds: number;
   workerdCpu: number;
+  benchCpu: number;
   watched: WatcherResult[];
   doneAt: number;
+  /** Rows loaded as the polls saw them: [ms since the upload, rows]. */
+  timeline: Array<[number, number]>;
+  /** Since the upload, when the last watcher had its stream (null: no watcher, or not all before done). */
+  allConnectedMs: number | null;
+  /** CPU seconds (workerd, this process) from the upload until every watcher was connected. */
+  connectCpu: { workerd: number; bench: number } | null;
+  /** Milliseconds the loader waited for its status updates. */
+  statusWaitMs: number;
+}
+
+/** The loader's status waits (the Worker's `waitedForStatusMs` per chunk), summed. */
+const statusWait = { ms: 0 };
+
+function onLogLine(line: string): void {
+  if (!line.includes('waitedForStatusMs')) return;
+  try {
+    statusWait.ms += Number((JSON.parse(line) as { waitedForStatusMs?: unknown }).waitedForStatusMs) || 0;
+  } catch {
+    // not one of the loader's JSON lines
+  }
 }
 
 async function oneRun(stack: BenchStack, token: string, csv: Buffer, rows: number, run: number, watchers: number): Promise<RunResult> {
@@ -120,34 +148,47 @@ async function oneRun(stack: BenchStack, token: string, csv: Buffer, rows: numbe
   const url = urls['datapackage.json'] as string;
   console.log(`run ${run}: loading with ${watchers} watcher(s) …`);
   const cpu0 = sampleCpu(stack.worker.rootPid, stack.pg.dataDir, stack.named);
+  statusWait.ms = 0;
   const t0 = performance.now();
   await requestLoad(base, url, token);
   const abort = new AbortController();
   setMaxListeners(watchers * 25 + 10, abort.signal);
   // Clients connect 100 every 0.5 s, not all in the same instant (the local runtime resets connections in such a burst).
+  const results: WatcherResult[] = [];
   const watching = Promise.all(
     Array.from({ length: watchers }, async (_, i) => {
       await new Promise((r) => setTimeout(r, Math.floor(i / 100) * 500));
-      return watch(base, url, abort.signal);
+      return watch(base, url, abort.signal, (r) => results.push(r));
     }),
   );
   watching.catch(() => undefined);
   let last: { status: string; progress: number; error?: string } = { status: 'queued', progress: 0 };
   const until = Date.now() + 600_000;
+  const timeline: Array<[number, number]> = [];
+  let allConnectedMs: number | null = null;
+  let connectCpu: RunResult['connectCpu'] = null;
   while (last.status !== 'done' && last.status !== 'fail') {
     if (Date.now() > until) throw new Error(`no end within 10 minutes (${JSON.stringify(last)})`);
     await new Promise((r) => setTimeout(r, 250));
     last = (await (await fetch(`${base}/package/status?datapackage=${encodeURIComponent(url)}`)).json()) as typeof last;
+    timeline.push([performance.now() - t0, last.progress]);
+    if (watchers > 0 && allConnectedMs === null && results.length === watchers && results.every((r) => r.connectedAt > 0)) {
+      allConnectedMs = Math.max(...results.map((r) => r.connectedAt)) - t0;
+      const c = cpuBetween(cpu0, sampleCpu(stack.worker.rootPid, stack.pg.dataDir, stack.named));
+      connectCpu = { workerd: c.workerd, bench: c.bench };
+    }
   }
   const doneAt = performance.now();
   const seconds = (doneAt - t0) / 1000;
-  const workerdCpu = cpuBetween(cpu0, sampleCpu(stack.worker.rootPid, stack.pg.dataDir, stack.named)).workerd;
+  const cpu = cpuBetween(cpu0, sampleCpu(stack.worker.rootPid, stack.pg.dataDir, stack.named));
+  const workerdCpu = cpu.workerd;
+  const statusWaitMs = statusWait.ms;
   if (last.status !== 'done') throw new Error(`load failed: ${last.error}`);
   if (last.progress !== rows) throw new Error(`loaded ${last.progress} rows, expected ${rows}`);
   const timer = setTimeout(() => abort.abort(), 30_000);
   const watched = await watching;
   clearTimeout(timer);
-  return { watchers, seconds, workerdCpu, watched, doneAt };
+  return { watchers, seconds, workerdCpu, benchCpu: cpu.bench, watched, doneAt, timeline, allConnectedMs, connectCpu, statusWaitMs };
 }
 
 function median(values: number[]): number {
@@ -156,7 +197,38 @@ function median(values: number[]): number {
   return sorted.length === 0 ? NaN : sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
-function describeWatched(r: RunResult): string {
+/** When (ms since the upload) `run` had loaded `rows`, interpolated between its polls. */
+function timeAt(run: RunResult, rows: number): number | null {
+  let prev: [number, number] = [0, 0];
+  for (const point of run.timeline) {
+    if (point[1] >= rows) return point[1] === prev[1] ? point[0] : prev[0] + ((rows - prev[1]) / (point[1] - prev[1])) * (point[0] - prev[0]);
+    prev = point;
+  }
+  return null;
+}
+
+/**
+ * The watched run's rate from the first poll after every watcher was
+ * connected until done, and the unwatched run's over the same rows: the
+ * fan-out's cost alone, without the connections'.
+ */
+function afterConnect(r: RunResult, plain: RunResult | undefined): string {
+  if (r.allConnectedMs === null) return '  not every watcher was connected before done';
+  const from = r.timeline.find(([t]) => t >= (r.allConnectedMs as number));
+  const end = r.timeline[r.timeline.length - 1];
+  if (!from || !end || end[1] <= from[1]) return `  every watcher connected ${(r.allConnectedMs / 1000).toFixed(1)} s after the upload, too late to time the rest`;
+  const rows = end[1] - from[1];
+  const watchedRate = rows / ((end[0] - from[0]) / 1000);
+  const a = plain ? timeAt(plain, from[1]) : null;
+  const b = plain ? timeAt(plain, end[1]) : null;
+  const plainRate = a !== null && b !== null && b > a ? rows / ((b - a) / 1000) : NaN;
+  return (
+    `  every watcher connected ${(r.allConnectedMs / 1000).toFixed(1)} s after the upload (CPU till then: workerd ${r.connectCpu?.workerd.toFixed(1)} s, bench ${r.connectCpu?.bench.toFixed(1)} s);` +
+    ` rows ${from[1].toLocaleString('en')}–${end[1].toLocaleString('en')} after that: ${Math.round(watchedRate).toLocaleString('en')} rows/s watched, ${Math.round(plainRate).toLocaleString('en')} rows/s in the unwatched run`
+  );
+}
+
+function describeWatched(r: RunResult, plain?: RunResult): string {
   if (r.watchers === 0) return '';
   const w = r.watched;
   const ended = w.filter((x) => x.final === 'done');
@@ -167,7 +239,8 @@ function describeWatched(r: RunResult): string {
     `  watchers: ${w.length}, saw done: ${ended.length}, reconnections: ${reconnects}; events per watcher min/median/max ${Math.min(...events)}/${median(events)}/${Math.max(...events)}` +
     ` (all watchers: ${events.reduce((a, b) => a + b, 0).toLocaleString('en')} events, ${(w.reduce((a, x) => a + x.bytes, 0) / 1e6).toFixed(1)} MB)` +
     `${errors.size ? ` (${[...errors].map(([k, v]) => `${k}: ${v}`).join(', ')})` : ''}` +
-    `; final event relative to the poll that saw done (negative: earlier): median ${median(lateMs).toFixed(0)} ms, max ${Math.max(...lateMs).toFixed(0)} ms`
+    `; final event relative to the poll that saw done (negative: earlier): median ${median(lateMs).toFixed(0)} ms, max ${Math.max(...lateMs).toFixed(0)} ms\n` +
+    afterConnect(r, plain)
   );
 }
 
@@ -180,7 +253,7 @@ async function main(): Promise<void> {
   try {
     const csv = generateCsv(rows);
     console.log(`CSV: ${rows.toLocaleString('en')} rows, ${(csv.length / 1e6).toFixed(1)} MB`);
-    const stack = await startBenchStack(work, stops);
+    const stack = await startBenchStack(work, stops, { onLogLine });
     const token = (await apiTokens(stack.base, BENCH_API_KEY)).permissionToken;
     const results: RunResult[] = [];
     let run = 0;
@@ -188,8 +261,11 @@ async function main(): Promise<void> {
       for (const n of [0, watchers]) {
         const r = await oneRun(stack, token, csv, rows, ++run, n);
         results.push(r);
-        console.log(`run ${run}: ${n} watcher(s): ${r.seconds.toFixed(1)} s, workerd CPU ${r.workerdCpu.toFixed(1)} s`);
-        const line = describeWatched(r);
+        console.log(
+          `run ${run}: ${n} watcher(s): ${r.seconds.toFixed(1)} s, workerd CPU ${r.workerdCpu.toFixed(1)} s, bench process CPU ${r.benchCpu.toFixed(1)} s, ` +
+            `loader waited ${r.statusWaitMs} ms for status updates`,
+        );
+        const line = describeWatched(r, results.filter((x) => x.watchers === 0).at(-1));
         if (line) console.log(line);
       }
     }
@@ -201,7 +277,8 @@ async function main(): Promise<void> {
       const s = median(mine.map((r) => r.seconds));
       console.log(
         `${String(n).padStart(5)} watchers: load ${s.toFixed(1)} s median (${mine.map((r) => r.seconds.toFixed(1)).join(', ')}), ` +
-          `${Math.round(rows / s).toLocaleString('en')} rows/s, workerd CPU ${median(mine.map((r) => r.workerdCpu)).toFixed(1)} s`,
+          `${Math.round(rows / s).toLocaleString('en')} rows/s, workerd CPU ${median(mine.map((r) => r.workerdCpu)).toFixed(1)} s, ` +
+          `bench process CPU ${median(mine.map((r) => r.benchCpu)).toFixed(1)} s, loader waited ${median(mine.map((r) => r.statusWaitMs))} ms for status updates`,
       );
     }
   } finally {
