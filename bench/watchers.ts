@@ -253,7 +253,10 @@ async function main(): Promise<void> {
   try {
     const csv = generateCsv(rows);
     console.log(`CSV: ${rows.toLocaleString('en')} rows, ${(csv.length / 1e6).toFixed(1)} MB`);
-    const stack = await startBenchStack(work, stops, { onLogLine });
+    // --direct: requests to the Worker's own socket, not through Miniflare's entry Worker.
+    const direct = process.argv.includes('--direct');
+    const stack = await startBenchStack(work, stops, { onLogLine, direct });
+    console.log(direct ? 'requests go to the Worker socket in workerd directly' : "requests go through Miniflare's entry Worker");
     const token = (await apiTokens(stack.base, BENCH_API_KEY)).permissionToken;
     const results: RunResult[] = [];
     let run = 0;

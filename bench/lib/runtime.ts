@@ -32,6 +32,12 @@ export interface WorkerOptions {
   verbose: boolean;
   /** Each line the Worker logs (its JSON logs), verbose or not. */
   onLogLine?: (line: string) => void;
+  /**
+   * Serve `port` from the Worker's own socket in workerd rather than
+   * Miniflare's entry Worker (which forwards each request to ours, and wraps
+   * each response to log it): as in production, no Worker in front.
+   */
+  direct?: boolean;
 }
 
 /** The Worker's compatibility date, from wrangler.toml (a top-level string: no TOML parser needed). */
@@ -77,7 +83,8 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     compatibilityDate: compatibilityDate(),
     compatibilityFlags: ['nodejs_compat'],
     host: '127.0.0.1',
-    port,
+    port: options.direct ? 0 : port,
+    ...(options.direct ? { unsafeDirectSockets: [{ host: '127.0.0.1', port }], logRequests: false } : {}),
     inspectorPort,
     bindings: vars,
     // The Worker's JSON logs only with BENCH_VERBOSE.

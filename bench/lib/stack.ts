@@ -39,6 +39,8 @@ export interface BenchStackOptions {
   s3Delay?: boolean;
   /** Each line the Worker logs. */
   onLogLine?: (line: string) => void;
+  /** Requests straight to the Worker's socket in workerd (bench/lib/runtime.ts). */
+  direct?: boolean;
 }
 
 /**
@@ -102,6 +104,7 @@ export async function startBenchStack(
     work,
     verbose: !!process.env.BENCH_VERBOSE,
     ...(options.onLogLine ? { onLogLine: options.onLogLine } : {}),
+    ...(options.direct ? { direct: true } : {}),
   });
   stops.push(() => worker.stop());
   return {
