@@ -14,10 +14,12 @@
  * process, and the load's rate once every watcher is connected, against the
  * unwatched run's rate over the same rows. bench/README.md records the figures.
  */
+import { spawn } from 'node:child_process';
 import { setMaxListeners } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { CSV_HEADER, csvRow, descriptor, prng } from './generate.ts';
 import { positiveArg } from './lib/args.ts';
 import { apiTokens, putPackageFiles, requestLoad } from './lib/client.ts';
@@ -36,7 +38,7 @@ interface WatcherResult {
   events: number;
   heartbeats: number;
   bytes: number;
-  /** When the final event arrived (performance.now()), or null if it never did. */
+  /** When the final event arrived (now()), or null if it never did. */
   endedAt: number | null;
   /** When the stream's response headers arrived. */
   connectedAt: number;
@@ -45,12 +47,23 @@ interface WatcherResult {
   reconnects: number;
 }
 
+/** Milliseconds since the epoch, sub-millisecond, comparable across processes (the watchers may run in a child). */
+function now(): number {
+  return performance.timeOrigin + performance.now();
+}
+
+function emptyResult(): WatcherResult {
+  return { events: 0, heartbeats: 0, bytes: 0, endedAt: null, connectedAt: 0, final: null, reconnects: 0 };
+}
+
 /** Why reconnections happened (error code -> count), over the whole bench. */
 const errors = new Map<string, number>();
+/** Why the bench's own status polls failed (error code -> count), over the whole bench. */
+const pollErrors = new Map<string, number>();
 
 /** One event-stream client: counts what arrives until the server ends the stream, reconnecting as EventSource does. */
 async function watch(base: string, datapackage: string, signal: AbortSignal, started: (r: WatcherResult) => void): Promise<WatcherResult> {
-  const result: WatcherResult = { events: 0, heartbeats: 0, bytes: 0, endedAt: null, connectedAt: 0, final: null, reconnects: 0 };
+  const result = emptyResult();
   started(result);
   let lastId: string | null = null;
   while (result.final === null && !signal.aborted) {
@@ -83,7 +96,7 @@ async function readStream(
     return lastId;
   }
   if (res.status !== 200 || !res.body) throw new Error(`stream: HTTP ${res.status}`);
-  result.connectedAt ||= performance.now();
+  result.connectedAt ||= now();
   const decoder = new TextDecoder();
   let buffer = '';
   for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
@@ -102,12 +115,84 @@ async function readStream(
       const status = (JSON.parse(data.slice(6)) as { status: string }).status;
       if (status === 'done' || status === 'fail') {
         result.final = status;
-        result.endedAt = performance.now();
+        result.endedAt = now();
       }
     }
   }
   return lastId;
 }
+
+/** Watchers in this process, 100 more every 0.5 s; each result is in `results` from its start. */
+function watchHere(base: string, url: string, n: number, signal: AbortSignal, results: WatcherResult[]): Promise<WatcherResult[]> {
+  setMaxListeners(n * 25 + 10, signal);
+  // Clients connect 100 every 0.5 s, not all in the same instant.
+  return Promise.all(
+    Array.from({ length: n }, async (_, i) => {
+      await new Promise((r) => setTimeout(r, Math.floor(i / 100) * 500));
+      return watch(base, url, signal, (r) => results.push(r));
+    }),
+  );
+}
+
+/**
+ * The same watchers in a child process at the lowest CPU priority: their
+ * client work (which production's clients do on their own machines) yields
+ * the two cores to the Worker and the load. It reports each connection and
+ * the results as lines on stdout.
+ */
+async function watchInChild(base: string, url: string, n: number, signal: AbortSignal) {
+  const results: WatcherResult[] = [];
+  const child = spawn('nice', ['-n', '19', process.execPath, ...process.execArgv, fileURLToPath(import.meta.url), '--as-watchers', base, url, String(n)], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  let ready: () => void = () => undefined;
+  const loaded = new Promise<void>((r) => (ready = r));
+  signal.addEventListener('abort', () => child.kill('SIGINT'));
+  const done = new Promise<WatcherResult[]>((resolve, reject) => {
+    let rest = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      const lines = (rest + chunk.toString()).split('\n');
+      rest = lines.pop() ?? '';
+      for (const line of lines) {
+        const msg = JSON.parse(line) as { ready?: true; connectedAt?: number; results?: WatcherResult[]; errors?: Record<string, number> };
+        if (msg.ready) ready();
+        if (msg.connectedAt !== undefined) results.push({ ...emptyResult(), connectedAt: msg.connectedAt });
+        if (msg.results) {
+          for (const [k, v] of Object.entries(msg.errors ?? {})) errors.set(k, (errors.get(k) ?? 0) + v);
+          resolve(msg.results);
+        }
+      }
+    });
+    child.on('exit', (code) => reject(new Error(`the watchers' process ended (${code}) without results`)));
+  });
+  done.catch(() => ready());
+  await loaded;
+  return { results, pid: child.pid ?? null, done: done as Promise<WatcherResult[]> | null, go: () => void child.stdin.end('go\n') };
+}
+
+/** The child's side of watchInChild. */
+async function watchersProcess(base: string, url: string, n: number): Promise<void> {
+  const abort = new AbortController();
+  process.on('SIGINT', () => abort.abort());
+  process.stdout.write(JSON.stringify({ ready: true }) + '\n');
+  await new Promise<void>((r) => process.stdin.once('data', () => r()));
+  const mine: WatcherResult[] = [];
+  const seen = new Set<WatcherResult>();
+  const tick = setInterval(() => {
+    for (const r of mine) {
+      if (r.connectedAt > 0 && !seen.has(r)) {
+        seen.add(r);
+        process.stdout.write(JSON.stringify({ connectedAt: r.connectedAt }) + '\n');
+      }
+    }
+  }, 50);
+  const results = await watchHere(base, url, n, abort.signal, mine);
+  clearInterval(tick);
+  process.stdout.write(JSON.stringify({ results, errors: Object.fromEntries(errors) }) + '\n');
+}
+
+/** Whether the watchers run in a child process (--watchers-process). */
+const childProcess = process.argv.includes('--watchers-process');
 
 interface RunResult {
   watchers: number;
@@ -147,48 +232,57 @@ async function oneRun(stack: BenchStack, token: string, csv: Buffer, rows: numbe
   });
   const url = urls['datapackage.json'] as string;
   console.log(`run ${run}: loading with ${watchers} watcher(s) …`);
-  const cpu0 = sampleCpu(stack.worker.rootPid, stack.pg.dataDir, stack.named);
-  statusWait.ms = 0;
-  const t0 = performance.now();
-  await requestLoad(base, url, token);
   const abort = new AbortController();
-  setMaxListeners(watchers * 25 + 10, abort.signal);
-  // Clients connect 100 every 0.5 s, not all in the same instant (the local runtime resets connections in such a burst).
-  const results: WatcherResult[] = [];
-  const watching = Promise.all(
-    Array.from({ length: watchers }, async (_, i) => {
-      await new Promise((r) => setTimeout(r, Math.floor(i / 100) * 500));
-      return watch(base, url, abort.signal, (r) => results.push(r));
-    }),
-  );
-  watching.catch(() => undefined);
+  // The child is started (and has loaded) before the clock starts; it starts watching on "go".
+  const child = childProcess && watchers > 0 ? await watchInChild(base, url, watchers, abort.signal) : null;
+  const named = child?.pid ? { ...stack.named, watchers: child.pid } : stack.named;
+  const cpu0 = sampleCpu(stack.worker.rootPid, stack.pg.dataDir, named);
+  statusWait.ms = 0;
+  const t0 = now();
+  await requestLoad(base, url, token);
+  const watching = child ?? { results: [] as WatcherResult[], pid: null as number | null, done: null as Promise<WatcherResult[]> | null, go: () => undefined };
+  if (!child) watching.done = watchHere(base, url, watchers, abort.signal, watching.results);
+  watching.go();
+  const results = watching.results;
+  (watching.done as Promise<WatcherResult[]>).catch(() => undefined);
   let last: { status: string; progress: number; error?: string } = { status: 'queued', progress: 0 };
   const until = Date.now() + 600_000;
   const timeline: Array<[number, number]> = [];
   let allConnectedMs: number | null = null;
   let connectCpu: RunResult['connectCpu'] = null;
+  let pollFailures = 0;
   while (last.status !== 'done' && last.status !== 'fail') {
     if (Date.now() > until) throw new Error(`no end within 10 minutes (${JSON.stringify(last)})`);
     await new Promise((r) => setTimeout(r, 250));
-    last = (await (await fetch(`${base}/package/status?datapackage=${encodeURIComponent(url)}`)).json()) as typeof last;
-    timeline.push([performance.now() - t0, last.progress]);
+    try {
+      last = (await (await fetch(`${base}/package/status?datapackage=${encodeURIComponent(url)}`)).json()) as typeof last;
+      pollFailures = 0;
+    } catch (err) {
+      // A poller polls again after a reset connection (counted and printed); only a run of them stops the bench.
+      if (++pollFailures > 20) throw err;
+      const cause = (err as Error & { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
+      pollErrors.set(cause, (pollErrors.get(cause) ?? 0) + 1);
+      continue;
+    }
+    timeline.push([now() - t0, last.progress]);
     if (watchers > 0 && allConnectedMs === null && results.length === watchers && results.every((r) => r.connectedAt > 0)) {
       allConnectedMs = Math.max(...results.map((r) => r.connectedAt)) - t0;
-      const c = cpuBetween(cpu0, sampleCpu(stack.worker.rootPid, stack.pg.dataDir, stack.named));
-      connectCpu = { workerd: c.workerd, bench: c.bench };
+      const c = cpuBetween(cpu0, sampleCpu(stack.worker.rootPid, stack.pg.dataDir, named));
+      connectCpu = { workerd: c.workerd, bench: c.bench + (c.named.watchers ?? 0) };
     }
   }
-  const doneAt = performance.now();
+  const doneAt = now();
   const seconds = (doneAt - t0) / 1000;
-  const cpu = cpuBetween(cpu0, sampleCpu(stack.worker.rootPid, stack.pg.dataDir, stack.named));
+  const cpu = cpuBetween(cpu0, sampleCpu(stack.worker.rootPid, stack.pg.dataDir, named));
   const workerdCpu = cpu.workerd;
+  const clientCpu = cpu.named.watchers ?? 0;
   const statusWaitMs = statusWait.ms;
   if (last.status !== 'done') throw new Error(`load failed: ${last.error}`);
   if (last.progress !== rows) throw new Error(`loaded ${last.progress} rows, expected ${rows}`);
   const timer = setTimeout(() => abort.abort(), 30_000);
-  const watched = await watching;
+  const watched = await (watching.done as Promise<WatcherResult[]>);
   clearTimeout(timer);
-  return { watchers, seconds, workerdCpu, benchCpu: cpu.bench, watched, doneAt, timeline, allConnectedMs, connectCpu, statusWaitMs };
+  return { watchers, seconds, workerdCpu, benchCpu: cpu.bench + clientCpu, watched, doneAt, timeline, allConnectedMs, connectCpu, statusWaitMs };
 }
 
 function median(values: number[]): number {
@@ -257,6 +351,7 @@ async function main(): Promise<void> {
     const direct = process.argv.includes('--direct');
     const stack = await startBenchStack(work, stops, { onLogLine, direct });
     console.log(direct ? 'requests go to the Worker socket in workerd directly' : "requests go through Miniflare's entry Worker");
+    console.log(childProcess ? 'watchers run in a child process at nice 19 (its CPU is in the bench figure)' : 'watchers run in the bench process');
     const token = (await apiTokens(stack.base, BENCH_API_KEY)).permissionToken;
     const results: RunResult[] = [];
     let run = 0;
@@ -269,6 +364,7 @@ async function main(): Promise<void> {
             `loader waited ${r.statusWaitMs} ms for status updates`,
         );
         const line = describeWatched(r, results.filter((x) => x.watchers === 0).at(-1));
+        if (pollErrors.size) console.log(`  failed polls so far: ${[...pollErrors].map(([k, v]) => `${k}: ${v}`).join(', ')}`);
         if (line) console.log(line);
       }
     }
@@ -289,7 +385,11 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
+const asWatchers = process.argv.indexOf('--as-watchers');
+(asWatchers >= 0
+  ? watchersProcess(process.argv[asWatchers + 1] as string, process.argv[asWatchers + 2] as string, Number(process.argv[asWatchers + 3]))
+  : main()
+).then(
   () => process.exit(0),
   (err: Error) => {
     console.error(`bench: ${err.stack ?? err.message}`);
