@@ -23,7 +23,7 @@ import { closeJob } from '../jobs/lifecycle.ts';
 import type { DialectView } from '../loader/dialect.ts';
 import type { LoaderMessage } from '../queue/messages.ts';
 import { canTransition, isLoadStatus, TERMINAL, type LoadStatus } from './status-machine.ts';
-import { HEARTBEAT, resumeFrom, STREAM_PREAMBLE, eventId, statusEvent, type StatusSnapshot } from './status-stream.ts';
+import { HEARTBEAT, resumeFrom, STREAM_PREAMBLE, eventId, fanoutIntervalMs, statusEvent, type StatusSnapshot } from './status-stream.ts';
 
 /**
  * What /package/status reports (plus bookkeeping the loader reads):
@@ -86,11 +86,6 @@ const MAX_ERROR = 2000;
 /** When a stalled job could not be ended in Postgres, the next try. */
 const STALL_RETRY_MS = 60_000;
 
-/**
- * Progress changes are sent to watchers at most this often: one encoded
- * event per interval for all of them, whatever the loader's tick rate.
- */
-const FANOUT_INTERVAL_MS = 250;
 
 /** Open streams one object serves at most (each holds a small write queue). */
 const MAX_WATCHERS = 5000;
@@ -326,7 +321,7 @@ export class PackageStatus extends DurableObject<Env> {
   /**
    * A change was stored. Watchers get it later, in one batch for all of
    * them: the update that made it (the loader's call) returns first, and a
-   * burst of progress ticks costs one event per FANOUT_INTERVAL_MS. An end
+   * burst of progress ticks costs one event per fanoutIntervalMs. An end
    * goes out at once.
    */
   private changed(): void {
@@ -337,7 +332,7 @@ export class PackageStatus extends DurableObject<Env> {
       if (!ending) return;
       clearTimeout(this.fanoutTimer);
     }
-    this.fanoutTimer = setTimeout(() => this.fanOut(), ending ? 0 : FANOUT_INTERVAL_MS);
+    this.fanoutTimer = setTimeout(() => this.fanOut(), ending ? 0 : fanoutIntervalMs(this.watchers.size));
   }
 
   private fanOut(): void {
@@ -363,7 +358,7 @@ export class PackageStatus extends DurableObject<Env> {
       }
     }
     if (this.watchers.size === 0) this.stopTimers();
-    else if (lagging) this.fanoutTimer = setTimeout(() => this.fanOut(), FANOUT_INTERVAL_MS);
+    else if (lagging) this.fanoutTimer = setTimeout(() => this.fanOut(), fanoutIntervalMs(this.watchers.size));
   }
 
   /**

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { eventId, resumeFrom, statusEvent, wantsEventStream, type StatusSnapshot } from './status-stream.ts';
+import { eventId, fanoutIntervalMs, resumeFrom, statusEvent, wantsEventStream, type StatusSnapshot } from './status-stream.ts';
 
 const view: StatusSnapshot = {
   status: 'loading-data',
@@ -74,5 +74,18 @@ describe('statusEvent', () => {
     const text = statusEvent({ ...view, status: 'fail', error: 'line one\nline two\r\n' }, 'records', 1);
     expect(text.split('\n').filter((l) => l.startsWith('data: '))).toHaveLength(1);
     expect(text.endsWith('\n\n')).toBe(true);
+  });
+});
+
+describe('fanoutIntervalMs', () => {
+  it.each([
+    [1, 250],
+    [250, 250],
+    [600, 600],
+    [1000, 1000],
+    [2000, 2000],
+    [5000, 2000],
+  ])('with %i watchers sends progress at most every %i ms', (watchers, ms) => {
+    expect(fanoutIntervalMs(watchers)).toBe(ms);
   });
 });

@@ -118,3 +118,15 @@ export function wantsEventStream(accept: string | undefined): boolean {
     .map((part) => part.split(';')[0]?.trim().toLowerCase())
     .includes('text/event-stream');
 }
+
+/**
+ * Progress changes are sent to watchers at most once per interval: one
+ * encoded event for all of them, whatever the loader's tick rate. The
+ * interval grows with the watchers (1 ms each, from 250 ms up to 2 s), so
+ * the object writes at most about 1,000 progress events a second however
+ * many watch: its time is shared with the loader's updates. An end goes out
+ * at once.
+ */
+export function fanoutIntervalMs(watchers: number): number {
+  return Math.min(2000, Math.max(250, watchers));
+}
