@@ -87,6 +87,13 @@ const PIPELINES = new WeakMap<object, Pipeline>();
  */
 function canWriteAhead(db: Client, pipeline: Pipeline): boolean {
   if (!pipeline.connection || pipeline.outstanding.length === 0) return false;
+  // A client that lost or is closing its connection: writing there would hit a
+  // closed socket (an uncaught error inside the driver); in turn, the driver
+  // answers the batch with its own error instead.
+  const state = db as unknown as { _queryable?: boolean; _ending?: boolean };
+  if (state._queryable === false || state._ending === true) return false;
+  const socket = (pipeline.connection as unknown as { stream?: { ws?: { readyState?: number } | null } }).stream;
+  if (socket && (!socket.ws || (typeof socket.ws.readyState === 'number' && socket.ws.readyState !== 1))) return false;
   if (!pipeline.outstanding.every((o) => o.written)) return false;
   const queue = (db as unknown as { queryQueue?: unknown }).queryQueue;
   if (!Array.isArray(queue)) return false;
