@@ -10,6 +10,19 @@ import type { AppEnv } from './types.ts';
 /** Largest value we accept for any single parameter (tokens are far smaller). */
 export const MAX_PARAM_LENGTH = 8192;
 
+/** Largest datapackage URL or package id the package endpoints take. */
+export const MAX_URL = 2048;
+
+/**
+ * A required key parameter (a datapackage URL or a package id) checked
+ * against MAX_URL: the value, or the 400 message that names the parameter.
+ */
+export function keyParam(name: string, value: string | undefined): { value: string } | { error: string } {
+  if (!value) return { error: `missing ${name} parameter` };
+  if (value.length > MAX_URL) return { error: `${name} parameter is too long` };
+  return { value };
+}
+
 export class ParamTooLongError extends Error {
   constructor(public readonly param: string) {
     super(`parameter ${param} is too long`);

@@ -32,3 +32,11 @@ export function jsonp(c: Context, data: unknown, status: ContentfulStatusCode = 
 export function jsonError(c: Context, status: ContentfulStatusCode, message: string): Response {
   return c.json({ error: message }, status);
 }
+
+/**
+ * JSONP, error bodies and plain-text answers are not Hono typed responses;
+ * the route schemas still document them for the OpenAPI document.
+ */
+export function untyped(res: Response): never {
+  return res as never;
+}

@@ -12,7 +12,7 @@ import { getSigningKeys } from '../auth/keys.ts';
 import { canUpload, verifyPermissionToken } from '../auth/tokens.ts';
 import { CallbackParam, param, requiredParam } from '../http/params.ts';
 import { requestText } from '../http/request-body.ts';
-import { jsonError, jsonp } from '../http/respond.ts';
+import { jsonError, jsonp, untyped } from '../http/respond.ts';
 import type { App, AppEnv } from '../http/types.ts';
 import { deleteAs, publishAs, runHooksAs, updateParamsAs } from '../registry/manage.ts';
 import { isPackageId, parsePublishMode } from '../registry/policy.ts';
@@ -129,10 +129,6 @@ const statsRoute = createRoute({
   },
 });
 
-/** JSONP and error bodies are not Hono typed responses; the schemas above document them. */
-function untyped(res: Response): never {
-  return res as never;
-}
 
 type Ctx = Context<AppEnv>;
 

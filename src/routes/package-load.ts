@@ -9,14 +9,13 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { STATUSES } from '../durable/status-machine.ts';
 import { statusBody, wantsEventStream } from '../durable/status-stream.ts';
 import { statusPageHtml, statusPagePolicy } from '../http/status-page.ts';
-import { jsonError, jsonp } from '../http/respond.ts';
-import { CallbackParam, param, requiredParam } from '../http/params.ts';
+import { jsonError, jsonp, untyped } from '../http/respond.ts';
+import { CallbackParam, keyParam, MAX_URL, param, requiredParam } from '../http/params.ts';
 import { DETECTED_KEYS } from '../loader/dialect.ts';
 import type { App } from '../http/types.ts';
 import { acceptUpload } from '../jobs/accept.ts';
 import { statusFor, streamFor } from '../jobs/status-query.ts';
 
-const MAX_URL = 2048;
 
 const Callback = CallbackParam;
 
@@ -122,13 +121,6 @@ const statusRoute = createRoute({
   },
 });
 
-/**
- * JSONP and the plain-text 404 are not Hono typed responses; the route
- * schemas above still document them for the OpenAPI document.
- */
-function untyped(res: Response): never {
-  return res as never;
-}
 
 const ViewQuery = z.object({
   datapackage: requiredParam('As for /package/status', { maxLength: MAX_URL }),
@@ -160,9 +152,9 @@ export function registerPackageLoadRoutes(app: App): void {
   });
 
   app.openapi(statusRoute, async (c) => {
-    const datapackage = await param(c, 'datapackage');
-    if (!datapackage) return untyped(jsonError(c, 400, 'missing datapackage parameter'));
-    if (datapackage.length > MAX_URL) return untyped(jsonError(c, 400, 'datapackage parameter is too long'));
+    const key = keyParam('datapackage', await param(c, 'datapackage'));
+    if ('error' in key) return untyped(jsonError(c, 400, key.error));
+    const datapackage = key.value;
     const jwt = await param(c, 'jwt');
     if (wantsEventStream(c.req.header('accept'))) {
       const stream = await streamFor(c.env, c.get('config'), datapackage, jwt, c.req.header('last-event-id') ?? null);
@@ -175,11 +167,10 @@ export function registerPackageLoadRoutes(app: App): void {
   });
 
   app.openapi(viewRoute, async (c) => {
-    const datapackage = c.req.query('datapackage');
-    if (!datapackage) return untyped(jsonError(c, 400, 'missing datapackage parameter'));
-    if (datapackage.length > MAX_URL) return untyped(jsonError(c, 400, 'datapackage parameter is too long'));
+    const key = keyParam('datapackage', c.req.query('datapackage'));
+    if ('error' in key) return untyped(jsonError(c, 400, key.error));
     // The same visibility as the stream the page reads: no page for a status the caller may not see.
-    const view = await statusFor(c.env, c.get('config'), datapackage, c.req.query('jwt'));
+    const view = await statusFor(c.env, c.get('config'), key.value, c.req.query('jwt'));
     if (!view) return untyped(c.text('Not Found', 404));
     return untyped(
       c.html(statusPageHtml(), 200, {

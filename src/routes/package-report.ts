@@ -11,12 +11,10 @@ import { historyAccess, jobReport, packageHistory, recordOf } from '../jobs/hist
 import { getJob } from '../jobs/lifecycle.ts';
 import { statusFor } from '../jobs/status-query.ts';
 import { ERROR_TYPES } from '../loader/report.ts';
-import { CallbackParam, param, requiredParam } from '../http/params.ts';
-import { jsonError, jsonp } from '../http/respond.ts';
+import { CallbackParam, keyParam, MAX_URL, param, requiredParam } from '../http/params.ts';
+import { jsonError, jsonp, untyped } from '../http/respond.ts';
 import type { App } from '../http/types.ts';
 import { getPackage } from '../registry/registry.ts';
-
-const MAX_URL = 2048;
 
 const ErrorBody = z.object({ error: z.string() }).openapi('Error');
 
@@ -126,27 +124,22 @@ const historyRoute = createRoute({
   },
 });
 
-/** JSONP answers are not Hono typed responses; the schemas above still document them. */
-function untyped(res: Response): never {
-  return res as never;
-}
 
 export function registerPackageReportRoutes(app: App): void {
   app.openapi(reportRoute, async (c) => {
-    const datapackage = await param(c, 'datapackage');
-    if (!datapackage) return untyped(jsonError(c, 400, 'missing datapackage parameter'));
-    if (datapackage.length > MAX_URL) return untyped(jsonError(c, 400, 'datapackage parameter is too long'));
+    const key = keyParam('datapackage', await param(c, 'datapackage'));
+    if ('error' in key) return untyped(jsonError(c, 400, key.error));
     const config = c.get('config');
-    const view = await statusFor(c.env, config, datapackage, await param(c, 'jwt'));
+    const view = await statusFor(c.env, config, key.value, await param(c, 'jwt'));
     const job = view ? await withDb(config, (db) => getJob(db, view.job)) : null;
     if (!job) return untyped(jsonError(c, 404, 'no load found for this datapackage'));
     return untyped(jsonp(c, jobReport(recordOf(job)), 200));
   });
 
   app.openapi(historyRoute, async (c) => {
-    const id = await param(c, 'id');
-    if (!id) return untyped(jsonError(c, 400, 'missing id parameter'));
-    if (id.length > MAX_URL) return untyped(jsonError(c, 400, 'id parameter is too long'));
+    const key = keyParam('id', await param(c, 'id'));
+    if ('error' in key) return untyped(jsonError(c, 400, key.error));
+    const id = key.value;
     const config = c.get('config');
     const jwt = await param(c, 'jwt');
     const user = jwt ? await verifyUserToken(await getSigningKeys(config), config, jwt) : null;

@@ -10,7 +10,7 @@ import { getSigningKeys } from '../auth/keys.ts';
 import { verifyUserToken } from '../auth/tokens.ts';
 import { readerLinksOf, readerView } from '../datastore/reader-links.ts';
 import { CALLBACK_DOC } from '../http/params.ts';
-import { jsonError, jsonp } from '../http/respond.ts';
+import { jsonError, jsonp, untyped } from '../http/respond.ts';
 import type { App } from '../http/types.ts';
 import { getSearchBackend } from '../search/index.ts';
 import { MAX_RESULT_WINDOW, parseSearchParams } from '../search/query.ts';
@@ -87,10 +87,6 @@ const searchRoute = createRoute({
   },
 });
 
-/** JSONP and error bodies are not Hono typed responses; the schemas above document them. */
-function untyped(res: Response): never {
-  return res as never;
-}
 
 export function registerSearchRoutes(app: App): void {
   app.openapi(searchRoute, async (c) => {
