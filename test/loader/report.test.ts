@@ -13,8 +13,10 @@ import otherDateFormat from '../golden/frictionless/other-date-format.golden.jso
 import raggedAndRequired from '../golden/frictionless/ragged-and-required.golden.json?raw';
 import specDates from '../golden/frictionless/spec-dates.golden.json?raw';
 import thousands from '../golden/frictionless/thousands.golden.json?raw';
+import type { HistoryEntry } from '../../src/jobs/history.ts';
 import { stagingTableName } from '../../src/jobs/lifecycle.ts';
 import { packageId } from '../../src/loader/naming.ts';
+import type { LoadReport, Suggestion } from '../../src/loader/report.ts';
 import type { LoaderMessage } from '../../src/queue/messages.ts';
 import { call, newUserId, userToken } from '../helpers/app.ts';
 import { deliver, drain, drivenEnv, jobsOf, publishFixture, query, startLoad, status, tablesLike, waitForEnd } from './helpers.ts';
@@ -38,20 +40,8 @@ interface Golden {
   stats: { rows: number; fields: number; errors: number };
   errors: GoldenError[];
 }
-interface Suggestion {
-  target: 'field' | 'schema' | 'dialect';
-  field?: string;
-  change: Record<string, unknown>;
-  message: string;
-}
-interface Report {
-  valid: boolean;
-  status: string;
-  stats: { rows: number; bytes: number; fields: number; seconds: number; errors: number };
-  warnings: string[];
-  errors: Array<GoldenError & { title: string; message: string; description: string; dataRow?: number }>;
-  suggestions: Suggestion[];
-}
+/** What GET /package/report answers: the report of the load the status shows, with its status. */
+type Report = LoadReport & { status: string };
 
 const CASES = (JSON.parse(casesJson) as { cases: Case[] }).cases;
 const GOLDEN: Record<string, Golden> = Object.fromEntries(
@@ -69,22 +59,6 @@ async function report(key: string, jwt?: string): Promise<{ status: number; body
   const auth = jwt ? `&jwt=${encodeURIComponent(jwt)}` : '';
   const res = await call(`/package/report?datapackage=${encodeURIComponent(key)}${auth}`);
   return { status: res.status, body: (await res.json()) as Report };
-}
-
-interface HistoryEntry {
-  started: string;
-  finished: string | null;
-  status: string;
-  rows: number;
-  bytes: number;
-  seconds: number;
-  descriptorHash: string | null;
-  dataHash: string | null;
-  live: boolean;
-  latest: boolean;
-  successful: boolean;
-  error?: string;
-  report?: Report;
 }
 
 async function history(id: string, jwt?: string): Promise<{ status: number; body: { id: string; loads: HistoryEntry[] } }> {
