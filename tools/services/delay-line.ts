@@ -10,6 +10,7 @@
  * link does not turn into an unbounded buffer.
  */
 import { createServer, connect, type Server, type Socket } from 'node:net';
+import { listenOnLoopback } from './util.ts';
 
 export interface DelayLineOptions {
   delayMs: number;
@@ -157,9 +158,7 @@ export async function startDelayProxy(upstream: { hostname: string; port: number
       client.destroy();
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
+  const port = await listenOnLoopback(server);
   return {
     hostname: '127.0.0.1',
     port,

@@ -4,7 +4,7 @@
  */
 import { spawn } from 'node:child_process';
 import { connect } from 'node:net';
-import { freePort, waitFor } from './util.ts';
+import { freePort, stopChild, waitFor } from './util.ts';
 
 export interface LocalRedis {
   port: number;
@@ -34,11 +34,7 @@ export async function startRedis(): Promise<LocalRedis> {
   return {
     port,
     async stop() {
-      if (child.exitCode === null) {
-        const exited = new Promise((r) => child.once('exit', r));
-        child.kill('SIGTERM');
-        await exited;
-      }
+      await stopChild(child);
     },
   };
 }

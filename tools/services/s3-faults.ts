@@ -11,6 +11,7 @@
  *   half the body (a truncated read).
  */
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { listenOnLoopback } from './util.ts';
 
 export interface ReadFault {
   read: number;
@@ -106,9 +107,7 @@ export async function startS3FaultProxy(upstream: { hostname: string; port: numb
     });
     req.pipe(forward);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
+  const port = await listenOnLoopback(server);
   return {
     hostname: '127.0.0.1',
     port,

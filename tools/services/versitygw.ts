@@ -21,7 +21,7 @@ import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { AwsV4Signer } from 'aws4fetch';
-import { freePort, waitFor } from './util.ts';
+import { freePort, stopChild, waitFor } from './util.ts';
 
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -108,11 +108,7 @@ export async function startVersitygw(options: VersitygwOptions): Promise<LocalVe
     hostname,
     port,
     async stop() {
-      if (child.exitCode === null) {
-        const exited = new Promise((r) => child.once('exit', r));
-        child.kill('SIGTERM');
-        await exited;
-      }
+      await stopChild(child);
       rmSync(root, { recursive: true, force: true });
     },
   };
