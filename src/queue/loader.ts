@@ -22,7 +22,7 @@
 import type { Client } from '@neondatabase/serverless';
 import { clearOsApiCache } from '../cache/os-api-cache.ts';
 import type { Config } from '../config.ts';
-import type { StatusPatch } from '../durable/package-status.ts';
+import type { AdvanceResult, StatusPatch } from '../durable/package-status.ts';
 import { setPackageAlias, startStatus, statusOf } from '../durable/status-client.ts';
 import type { LoadStatus } from '../durable/status-machine.ts';
 import type { Env } from '../env.ts';
@@ -63,6 +63,7 @@ import { writeRegistry } from '../registry/index-sync.ts';
 import { buildRegistryDocument } from '../registry/document.ts';
 import { getPackage, upsertPackage } from '../registry/registry.ts';
 import { BatchWriter } from './batch-writer.ts';
+import { ProgressSender } from './progress-sender.ts';
 import { CheckpointConflictError, errorMessage, PermanentError, SupersededError } from './errors.ts';
 import { datastoreSigner, fetchText, openResource, probeResource } from './http-fetch.ts';
 import type { LoaderMessage } from './messages.ts';
@@ -86,7 +87,9 @@ interface Run {
    * owner (so no one plants statuses under someone else's URL).
    */
   held?: Array<[LoadStatus, StatusPatch]>;
-  /** Milliseconds this chunk waited for its status updates (a busy status object shows here). */
+  /** The `loading-data` updates, sent without holding up the batches. */
+  progress: ProgressSender<StatusPatch>;
+  /** Milliseconds this chunk waited for its step changes (a busy status object shows here). */
   statusMs: number;
 }
 
@@ -98,18 +101,39 @@ async function sha256Hex(text: string): Promise<string> {
   return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
 }
 
-/** Shows the job's step. A refused move (a duplicate reporting late) changes nothing and stops nothing. */
+/**
+ * Shows the job's step. A refused move (a duplicate reporting late) changes
+ * nothing and stops nothing. Progress within `loading-data` goes out without
+ * waiting (progress-sender.ts); any other step waits for the progress before it.
+ */
 async function report(run: Run, status: LoadStatus, patch: StatusPatch = {}): Promise<void> {
   if (run.held) {
     run.held.push([status, patch]);
     return;
   }
+  if (status === 'loading-data') {
+    run.progress.push(patch);
+    return;
+  }
+  await run.progress.drain();
   const asked = Date.now();
-  const result = await statusOf(run.env, run.job.statusKey).advance(run.job.jobId, status, patch);
+  const result = await advance(run, status, patch);
   run.statusMs += Date.now() - asked;
-  if (!result.ok && status !== 'loading-data') {
+  if (!result.ok) {
     run.log('loader: status move refused', { job: run.job.jobId, to: status, current: result.current?.status });
   }
+}
+
+function advance(run: Run, status: LoadStatus, patch: StatusPatch): Promise<AdvanceResult> {
+  return statusOf(run.env, run.job.statusKey).advance(run.job.jobId, status, patch);
+}
+
+function newRun(env: Env, config: Config, db: Client, job: Job, log: Run['log']): Run {
+  const progress = new ProgressSender<StatusPatch>(async (patch) => {
+    await advance(run, 'loading-data', patch);
+  });
+  const run: Run = { env, config, db, job, log, statusMs: 0, progress };
+  return run;
 }
 
 /** Turns a refused transition into the error that stops this delivery. */
@@ -135,7 +159,7 @@ export async function runChunk(
     await statusOf(env, job.statusKey).showEnd(job.jobId, 'done', { progress: rows, total: rows, fraction: 1 });
     return 'skipped';
   }
-  const run: Run = { env, config, db, job, log, statusMs: 0 };
+  const run = newRun(env, config, db, job, log);
   if (job.state === 'queued' && (await prepare(run)) === 'done') return 'done';
   return loadChunk(run);
 }
@@ -411,6 +435,7 @@ async function loadChunk(run: Run): Promise<ChunkOutcome> {
       await writer.settle();
       await opened.reader.cancel();
     }
+    await run.progress.drain();
     await run.env.LOADER_QUEUE.send({ kind: 'load', job: job.jobId } satisfies LoaderMessage);
     const at = writer.position;
     run.log('loader chunk handed on', {
@@ -421,7 +446,7 @@ async function loadChunk(run: Run): Promise<ChunkOutcome> {
       validating: validation !== null,
       ms: Date.now() - started,
       waitedForDbMs: writer.waitedMs,
-      waitedForStatusMs: run.statusMs,
+      waitedForStatusMs: run.statusMs + run.progress.waitedMs,
     });
     return 'continued';
   };
@@ -457,10 +482,11 @@ async function loadChunk(run: Run): Promise<ChunkOutcome> {
       throw new PermanentError(summarySentence(validation));
     }
     await writer.settle();
-    run.log('loader last chunk written', { job: job.jobId, rows: writer.position.rows, chunkRows, ms: Date.now() - started, waitedForDbMs: writer.waitedMs, waitedForStatusMs: run.statusMs });
+    run.log('loader last chunk written', { job: job.jobId, rows: writer.position.rows, chunkRows, ms: Date.now() - started, waitedForDbMs: writer.waitedMs, waitedForStatusMs: run.statusMs + run.progress.waitedMs });
   } catch (err) {
     // Let a batch in flight settle so its error (not a stray rejection) is what propagates.
     await writer.abandon();
+    await run.progress.abandon();
     await opened.reader.cancel().catch(() => undefined);
     throw await reportFatal(run, validation, err, header());
   }
