@@ -12,7 +12,10 @@
  * process), it also prints how long the loader waited for its status
  * updates (the Worker's `waitedForStatusMs`), the CPU of workerd and of this
  * process, and the load's rate once every watcher is connected, against the
- * unwatched run's rate over the same rows. bench/README.md records the figures.
+ * unwatched run's rate over the same rows. `--split` puts the status
+ * objects and the watchers' requests in a workerd of their own at nice 19
+ * (production has them apart from the loader); `--watchers-process` the
+ * watcher clients in a child at nice 19. bench/README.md records the figures.
  */
 import { spawn } from 'node:child_process';
 import { setMaxListeners } from 'node:events';
@@ -24,7 +27,7 @@ import { CSV_HEADER, csvRow, descriptor, prng } from './generate.ts';
 import { positiveArg } from './lib/args.ts';
 import { apiTokens, putPackageFiles, requestLoad } from './lib/client.ts';
 import { cpuBetween, sampleCpu } from './lib/cpu.ts';
-import { BENCH_API_KEY, startBenchStack, type BenchStack } from './lib/stack.ts';
+import { BENCH_API_KEY, lowestPriority, startBenchStack, type BenchStack } from './lib/stack.ts';
 
 function generateCsv(rows: number): Buffer {
   const rnd = prng(42);
@@ -142,6 +145,8 @@ function watchHere(base: string, url: string, n: number, signal: AbortSignal, re
  */
 async function watchInChild(base: string, url: string, n: number, signal: AbortSignal) {
   const results: WatcherResult[] = [];
+  // The child's own CPU from "go" to its results (it may have exited before the bench's last /proc sample).
+  let cpuSeconds: number | null = null;
   const child = spawn('nice', ['-n', '19', process.execPath, ...process.execArgv, fileURLToPath(import.meta.url), '--as-watchers', base, url, String(n)], {
     stdio: ['pipe', 'pipe', 'inherit'],
   });
@@ -154,10 +159,11 @@ async function watchInChild(base: string, url: string, n: number, signal: AbortS
       const lines = (rest + chunk.toString()).split('\n');
       rest = lines.pop() ?? '';
       for (const line of lines) {
-        const msg = JSON.parse(line) as { ready?: true; connectedAt?: number; results?: WatcherResult[]; errors?: Record<string, number> };
+        const msg = JSON.parse(line) as { ready?: true; connectedAt?: number; results?: WatcherResult[]; errors?: Record<string, number>; cpuSeconds?: number };
         if (msg.ready) ready();
         if (msg.connectedAt !== undefined) results.push({ ...emptyResult(), connectedAt: msg.connectedAt });
         if (msg.results) {
+          cpuSeconds = msg.cpuSeconds ?? null;
           for (const [k, v] of Object.entries(msg.errors ?? {})) errors.set(k, (errors.get(k) ?? 0) + v);
           resolve(msg.results);
         }
@@ -167,7 +173,7 @@ async function watchInChild(base: string, url: string, n: number, signal: AbortS
   });
   done.catch(() => ready());
   await loaded;
-  return { results, pid: child.pid ?? null, done: done as Promise<WatcherResult[]> | null, go: () => void child.stdin.end('go\n') };
+  return { results, pid: child.pid ?? null, done: done as Promise<WatcherResult[]> | null, go: () => void child.stdin.end('go\n'), cpu: () => cpuSeconds };
 }
 
 /** The child's side of watchInChild. */
@@ -176,6 +182,7 @@ async function watchersProcess(base: string, url: string, n: number): Promise<vo
   process.on('SIGINT', () => abort.abort());
   process.stdout.write(JSON.stringify({ ready: true }) + '\n');
   await new Promise<void>((r) => process.stdin.once('data', () => r()));
+  const from = process.cpuUsage();
   const mine: WatcherResult[] = [];
   const seen = new Set<WatcherResult>();
   const tick = setInterval(() => {
@@ -188,7 +195,8 @@ async function watchersProcess(base: string, url: string, n: number): Promise<vo
   }, 50);
   const results = await watchHere(base, url, n, abort.signal, mine);
   clearInterval(tick);
-  process.stdout.write(JSON.stringify({ results, errors: Object.fromEntries(errors) }) + '\n');
+  const used = process.cpuUsage(from);
+  process.stdout.write(JSON.stringify({ results, errors: Object.fromEntries(errors), cpuSeconds: (used.user + used.system) / 1e6 }) + '\n');
 }
 
 /** Whether the watchers run in a child process (--watchers-process). */
@@ -198,6 +206,8 @@ interface RunResult {
   watchers: number;
   seconds: number;
   workerdCpu: number;
+  /** With --split: the status instance's workerd. */
+  statusCpu: number | null;
   benchCpu: number;
   watched: WatcherResult[];
   doneAt: number;
@@ -224,7 +234,7 @@ function onLogLine(line: string): void {
 }
 
 async function oneRun(stack: BenchStack, token: string, csv: Buffer, rows: number, run: number, watchers: number): Promise<RunResult> {
-  const { base, owner } = stack;
+  const { base, watchBase, owner } = stack;
   const name = `bench-watch-${run}`;
   const urls = await putPackageFiles(base, token, owner, name, {
     'budget.csv': csv,
@@ -234,14 +244,18 @@ async function oneRun(stack: BenchStack, token: string, csv: Buffer, rows: numbe
   console.log(`run ${run}: loading with ${watchers} watcher(s) …`);
   const abort = new AbortController();
   // The child is started (and has loaded) before the clock starts; it starts watching on "go".
-  const child = childProcess && watchers > 0 ? await watchInChild(base, url, watchers, abort.signal) : null;
-  const named = child?.pid ? { ...stack.named, watchers: child.pid } : stack.named;
+  const child = childProcess && watchers > 0 ? await watchInChild(watchBase, url, watchers, abort.signal) : null;
+  const named: Record<string, number> = { ...stack.named, ...(child?.pid ? { watchers: child.pid } : {}) };
+  if (stack.status) {
+    named.status = stack.status.workerdPid;
+    lowestPriority(stack.status.workerdPid);
+  }
   const cpu0 = sampleCpu(stack.worker.rootPid, stack.pg.dataDir, named);
   statusWait.ms = 0;
   const t0 = now();
   await requestLoad(base, url, token);
-  const watching = child ?? { results: [] as WatcherResult[], pid: null as number | null, done: null as Promise<WatcherResult[]> | null, go: () => undefined };
-  if (!child) watching.done = watchHere(base, url, watchers, abort.signal, watching.results);
+  const watching = child ?? { results: [] as WatcherResult[], pid: null as number | null, done: null as Promise<WatcherResult[]> | null, go: () => undefined, cpu: () => 0 };
+  if (!child) watching.done = watchHere(watchBase, url, watchers, abort.signal, watching.results);
   watching.go();
   const results = watching.results;
   (watching.done as Promise<WatcherResult[]>).catch(() => undefined);
@@ -275,14 +289,15 @@ async function oneRun(stack: BenchStack, token: string, csv: Buffer, rows: numbe
   const seconds = (doneAt - t0) / 1000;
   const cpu = cpuBetween(cpu0, sampleCpu(stack.worker.rootPid, stack.pg.dataDir, named));
   const workerdCpu = cpu.workerd;
-  const clientCpu = cpu.named.watchers ?? 0;
+  const statusCpu = stack.status ? (cpu.named.status ?? 0) : null;
   const statusWaitMs = statusWait.ms;
   if (last.status !== 'done') throw new Error(`load failed: ${last.error}`);
   if (last.progress !== rows) throw new Error(`loaded ${last.progress} rows, expected ${rows}`);
   const timer = setTimeout(() => abort.abort(), 30_000);
   const watched = await (watching.done as Promise<WatcherResult[]>);
   clearTimeout(timer);
-  return { watchers, seconds, workerdCpu, benchCpu: cpu.bench + clientCpu, watched, doneAt, timeline, allConnectedMs, connectCpu, statusWaitMs };
+  const clientCpu = child?.cpu() ?? 0;
+  return { watchers, seconds, workerdCpu, statusCpu, benchCpu: cpu.bench + clientCpu, watched, doneAt, timeline, allConnectedMs, connectCpu, statusWaitMs };
 }
 
 function median(values: number[]): number {
@@ -349,8 +364,11 @@ async function main(): Promise<void> {
     console.log(`CSV: ${rows.toLocaleString('en')} rows, ${(csv.length / 1e6).toFixed(1)} MB`);
     // --direct: requests to the Worker's own socket, not through Miniflare's entry Worker.
     const direct = process.argv.includes('--direct');
-    const stack = await startBenchStack(work, stops, { onLogLine, direct });
+    // --split: the status objects and the watchers' requests in a workerd of their own, at nice 19.
+    const split = process.argv.includes('--split');
+    const stack = await startBenchStack(work, stops, { onLogLine, direct, split });
     console.log(direct ? 'requests go to the Worker socket in workerd directly' : "requests go through Miniflare's entry Worker");
+    if (split) console.log('status objects and watchers\' requests in a workerd of their own at nice 19; the loader and the uploader\'s routes in another');
     console.log(childProcess ? 'watchers run in a child process at nice 19 (its CPU is in the bench figure)' : 'watchers run in the bench process');
     const token = (await apiTokens(stack.base, BENCH_API_KEY)).permissionToken;
     const results: RunResult[] = [];
@@ -360,7 +378,8 @@ async function main(): Promise<void> {
         const r = await oneRun(stack, token, csv, rows, ++run, n);
         results.push(r);
         console.log(
-          `run ${run}: ${n} watcher(s): ${r.seconds.toFixed(1)} s, workerd CPU ${r.workerdCpu.toFixed(1)} s, bench process CPU ${r.benchCpu.toFixed(1)} s, ` +
+          `run ${run}: ${n} watcher(s): ${r.seconds.toFixed(1)} s, workerd CPU ${r.workerdCpu.toFixed(1)} s` +
+            `${r.statusCpu !== null ? ` (status instance ${r.statusCpu.toFixed(1)} s)` : ''}, bench process CPU ${r.benchCpu.toFixed(1)} s, ` +
             `loader waited ${r.statusWaitMs} ms for status updates`,
         );
         const line = describeWatched(r, results.filter((x) => x.watchers === 0).at(-1));
@@ -377,6 +396,7 @@ async function main(): Promise<void> {
       console.log(
         `${String(n).padStart(5)} watchers: load ${s.toFixed(1)} s median (${mine.map((r) => r.seconds.toFixed(1)).join(', ')}), ` +
           `${Math.round(rows / s).toLocaleString('en')} rows/s, workerd CPU ${median(mine.map((r) => r.workerdCpu)).toFixed(1)} s, ` +
+          `${split ? `status instance CPU ${median(mine.map((r) => r.statusCpu ?? 0)).toFixed(1)} s, ` : ''}` +
           `bench process CPU ${median(mine.map((r) => r.benchCpu)).toFixed(1)} s, loader waited ${median(mine.map((r) => r.statusWaitMs))} ms for status updates`,
       );
     }

@@ -61,7 +61,7 @@ export function workerdPeakKb(root: number): number {
 
 /** CPU seconds so far, by part. */
 export interface CpuSample {
-  /** The workerd process running the Worker (the one with the inspector). */
+  /** The workerd processes running the Worker (those with an inspector), but for any in `named`. */
   workerd: number;
   postgres: number;
   bench: number;
@@ -89,6 +89,8 @@ export function sampleCpu(rootPid: number, postgresDataDir: string, pids: Record
   let postgres = 0;
   const all = readdirSync('/proc').filter((p) => /^\d+$/.test(p));
   let postmaster = '';
+  // A workerd given by name (bench:watchers --split: the status instance) is counted apart.
+  const given = new Set(Object.values(pids).map(String));
   for (const pid of all) {
     const cmd = cmdline(pid);
     // (not the `runuser` that starts it as the postgres user when the bench runs as root)
@@ -103,7 +105,7 @@ export function sampleCpu(rootPid: number, postgresDataDir: string, pids: Record
       postgres += t[0] + t[1] + (pid === postmaster ? t[2] + t[3] : 0);
       continue;
     }
-    if (cmd.includes('workerd') && cmd.includes('--inspector-addr') && descendsFrom(pid, rootPid)) workerd += t[0] + t[1];
+    if (cmd.includes('workerd') && cmd.includes('--inspector-addr') && !given.has(pid) && descendsFrom(pid, rootPid)) workerd += t[0] + t[1];
   }
   const named: Record<string, number> = {};
   for (const [name, pid] of Object.entries(pids)) {

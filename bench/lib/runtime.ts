@@ -8,7 +8,7 @@
  */
 import { Miniflare } from 'miniflare';
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
@@ -19,6 +19,8 @@ export interface RunningWorker {
   url: string;
   /** Root of the processes that run the Worker (for CPU and memory accounting). */
   rootPid: number;
+  /** The workerd process of this instance. */
+  workerdPid: number;
   inspectorPort: number;
   stop(): Promise<void>;
 }
@@ -38,6 +40,14 @@ export interface WorkerOptions {
    * each response to log it): as in production, no Worker in front.
    */
   direct?: boolean;
+  /** The Worker's name, by which other instances reach its objects through the dev registry. */
+  name?: string;
+  /** Miniflare's dev registry (a directory), shared by instances that use each other's objects. */
+  devRegistry?: string;
+  /** The instance (by name) whose workerd holds the status objects, when not this one. */
+  statusWorker?: string;
+  /** Whether this instance consumes the loader queue (default true). */
+  consumer?: boolean;
 }
 
 /** The Worker's compatibility date, from wrangler.toml (a top-level string: no TOML parser needed). */
@@ -71,12 +81,27 @@ async function waitUp(url: string, alive: () => boolean): Promise<void> {
   throw new Error('the Worker did not start');
 }
 
+/** The workerd process whose inspector listens on `inspectorPort` (Linux /proc). */
+function workerdWithInspector(inspectorPort: number): number {
+  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+    try {
+      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
+      if (cmd.includes('workerd') && cmd.includes(`--inspector-addr=localhost:${inspectorPort}`)) return Number(pid);
+    } catch {
+      // ended meanwhile
+    }
+  }
+  throw new Error(`no workerd process with its inspector on port ${inspectorPort}`);
+}
+
 export async function startWorker(options: WorkerOptions): Promise<RunningWorker> {
   const { port, inspectorPort, vars, work } = options;
   const url = `http://127.0.0.1:${port}`;
   const dist = join(work, 'dist');
   bundleWorker(dist);
   const mf = new Miniflare({
+    ...(options.name ? { name: options.name } : {}),
+    ...(options.devRegistry ? { unsafeDevRegistryPath: options.devRegistry } : {}),
     modules: true,
     scriptPath: join(dist, 'index.js'),
     modulesRoot: dist,
@@ -105,18 +130,25 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
         stderr.pipe(process.stderr);
       }
     },
-    durableObjects: { PACKAGE_STATUS: { className: 'PackageStatus', useSQLite: true } },
+    durableObjects: {
+      PACKAGE_STATUS: { className: 'PackageStatus', useSQLite: true, ...(options.statusWorker ? { scriptName: options.statusWorker } : {}) },
+    },
     durableObjectsPersist: join(work, 'do'),
     queueProducers: { LOADER_QUEUE: 'os-conductor-loader' },
-    queueConsumers: {
-      'os-conductor-loader': { maxBatchSize: 1, maxBatchTimeout: 1, maxRetries: 10, deadLetterQueue: 'os-conductor-loader-dlq' },
-    },
+    ...(options.consumer === false
+      ? {}
+      : {
+          queueConsumers: {
+            'os-conductor-loader': { maxBatchSize: 1, maxBatchTimeout: 1, maxRetries: 10, deadLetterQueue: 'os-conductor-loader-dlq' },
+          },
+        }),
   });
   await mf.ready;
   await waitUp(`${url}/package/status`, () => true);
   return {
     url,
     rootPid: process.pid,
+    workerdPid: workerdWithInspector(inspectorPort),
     inspectorPort,
     stop: () => mf.dispose(),
   };

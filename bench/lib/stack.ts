@@ -6,6 +6,8 @@
  * with an API key for a fresh owner.
  */
 import { createHash } from 'node:crypto';
+import { readdirSync } from 'node:fs';
+import { setPriority } from 'node:os';
 import { join } from 'node:path';
 import { migrate } from '../../src/db/migrations/index.ts';
 import { connectNode } from '../../tools/lib/db.ts';
@@ -15,11 +17,26 @@ import { freePort } from '../../tools/services/util.ts';
 import { startWorker, type RunningWorker } from './runtime.ts';
 import { startServiceChild, type ServiceChild } from './services.ts';
 
+/** The status instance's name with `split`. */
+const STATUS_WORKER = 'os-conductor-status';
+
+/** nice 19 for every thread of `pid` (Linux nice values are per thread; call again for threads started since). */
+export function lowestPriority(pid: number): void {
+  for (const tid of readdirSync(`/proc/${pid}/task`)) setPriority(Number(tid), 19);
+}
+
 /** Development-only API key of the throw-away bench stack (not a secret). */
 export const BENCH_API_KEY = 'bench-api-key-development-only';
 
 export interface BenchStack {
   base: string;
+  /**
+   * Where watchers connect: `base`, or with `split` the status instance
+   * (the workerd that holds the status objects and serves the watchers' requests).
+   */
+  watchBase: string;
+  /** With `split`: the status instance (its workerd runs at the lowest CPU priority). */
+  status: RunningWorker | null;
   owner: string;
   pg: { url: string; dataDir: string };
   db: Awaited<ReturnType<typeof connectNode>>;
@@ -41,6 +58,14 @@ export interface BenchStackOptions {
   onLogLine?: (line: string) => void;
   /** Requests straight to the Worker's socket in workerd (bench/lib/runtime.ts). */
   direct?: boolean;
+  /**
+   * Two workerd processes, as production has the status objects apart from
+   * the loader: one holds the status objects and serves the watchers' requests
+   * (at nice 19, so its CPU yields to the load's on a small machine), the other
+   * runs the routes the uploader calls and the queue consumer, and reaches the
+   * status objects in the first through Miniflare's dev registry.
+   */
+  split?: boolean;
 }
 
 /**
@@ -97,18 +122,38 @@ export async function startBenchStack(
       'google.secret.key': 'bench-unused',
     }),
   };
-  const worker = await startWorker({
-    port,
-    inspectorPort,
-    vars: all,
-    work,
+  const common = {
     verbose: !!process.env.BENCH_VERBOSE,
     ...(options.onLogLine ? { onLogLine: options.onLogLine } : {}),
     ...(options.direct ? { direct: true } : {}),
+  };
+  let status: RunningWorker | null = null;
+  if (options.split) {
+    const statusPort = await freePort();
+    status = await startWorker({
+      ...common,
+      port: statusPort,
+      inspectorPort: await freePort(),
+      vars: { ...all, OS_BASE_URL: `http://127.0.0.1:${statusPort}` },
+      work: join(work, 'status'),
+      name: STATUS_WORKER,
+      devRegistry: join(work, 'registry'),
+      consumer: false,
+    });
+    stops.push(() => (status as RunningWorker).stop());
+    lowestPriority(status.workerdPid);
+  }
+  const worker = await startWorker({
+    ...common,
+    port,
+    inspectorPort,
+    vars: all,
+    work: options.split ? join(work, 'loader') : work,
+    ...(options.split ? { name: 'os-conductor', devRegistry: join(work, 'registry'), statusWorker: STATUS_WORKER } : {}),
   });
   stops.push(() => worker.stop());
   return {
-    base, owner, pg, db, worker, inspectorPort,
+    base, watchBase: status?.url ?? base, status, owner, pg, db, worker, inspectorPort,
     named: { s3: s3Child.pid, proxy: proxyChild.pid },
     proxyChild,
     s3Child,

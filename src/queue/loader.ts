@@ -22,7 +22,7 @@
 import type { Client } from '@neondatabase/serverless';
 import { clearOsApiCache } from '../cache/os-api-cache.ts';
 import type { Config } from '../config.ts';
-import type { AdvanceResult, StatusPatch } from '../durable/package-status.ts';
+import type { StatusPatch } from '../durable/package-status.ts';
 import { setPackageAlias, startStatus, statusOf } from '../durable/status-client.ts';
 import type { LoadStatus } from '../durable/status-machine.ts';
 import type { Env } from '../env.ts';
@@ -63,7 +63,7 @@ import { writeRegistry } from '../registry/index-sync.ts';
 import { buildRegistryDocument } from '../registry/document.ts';
 import { getPackage, upsertPackage } from '../registry/registry.ts';
 import { BatchWriter } from './batch-writer.ts';
-import { ProgressSender } from './progress-sender.ts';
+import { StatusSender } from './status-sender.ts';
 import { CheckpointConflictError, errorMessage, PermanentError, SupersededError } from './errors.ts';
 import { datastoreSigner, fetchText, openResource, probeResource } from './http-fetch.ts';
 import type { LoaderMessage } from './messages.ts';
@@ -87,10 +87,8 @@ interface Run {
    * owner (so no one plants statuses under someone else's URL).
    */
   held?: Array<[LoadStatus, StatusPatch]>;
-  /** The `loading-data` updates, sent without holding up the batches. */
-  progress: ProgressSender<StatusPatch>;
-  /** Milliseconds this chunk waited for its step changes (a busy status object shows here). */
-  statusMs: number;
+  /** The status updates, sent without holding up the load (its `waitedMs`: a busy status object shows there). */
+  updates: StatusSender<LoadStatus, StatusPatch>;
 }
 
 /** The error of a load that read no data rows (loader.md; the original's issue #1120). */
@@ -102,38 +100,23 @@ async function sha256Hex(text: string): Promise<string> {
 }
 
 /**
- * Shows the job's step. A refused move (a duplicate reporting late) changes
- * nothing and stops nothing. Progress within `loading-data` goes out without
- * waiting (progress-sender.ts); any other step waits for the progress before it.
+ * Shows the job's step, without waiting for it (status-sender.ts: in order,
+ * progress merged). A refused move (a duplicate reporting late) changes
+ * nothing and stops nothing.
  */
-async function report(run: Run, status: LoadStatus, patch: StatusPatch = {}): Promise<void> {
-  if (run.held) {
-    run.held.push([status, patch]);
-    return;
-  }
-  if (status === 'loading-data') {
-    run.progress.push(patch);
-    return;
-  }
-  await run.progress.drain();
-  const asked = Date.now();
-  const result = await advance(run, status, patch);
-  run.statusMs += Date.now() - asked;
-  if (!result.ok) {
-    run.log('loader: status move refused', { job: run.job.jobId, to: status, current: result.current?.status });
-  }
-}
-
-function advance(run: Run, status: LoadStatus, patch: StatusPatch): Promise<AdvanceResult> {
-  return statusOf(run.env, run.job.statusKey).advance(run.job.jobId, status, patch);
+function report(run: Run, status: LoadStatus, patch: StatusPatch = {}): void {
+  if (run.held) run.held.push([status, patch]);
+  else run.updates.push(status, patch);
 }
 
 function newRun(env: Env, config: Config, db: Client, job: Job, log: Run['log']): Run {
-  const progress = new ProgressSender<StatusPatch>(async (patch) => {
-    await advance(run, 'loading-data', patch);
+  const updates = new StatusSender<LoadStatus, StatusPatch>(async (status, patch) => {
+    const result = await statusOf(env, job.statusKey).advance(job.jobId, status, patch);
+    if (!result.ok && status !== 'loading-data') {
+      log('loader: status move refused', { job: job.jobId, to: status, current: result.current?.status });
+    }
   });
-  const run: Run = { env, config, db, job, log, statusMs: 0, progress };
-  return run;
+  return { env, config, db, job, log, updates };
 }
 
 /** Turns a refused transition into the error that stops this delivery. */
@@ -160,8 +143,14 @@ export async function runChunk(
     return 'skipped';
   }
   const run = newRun(env, config, db, job, log);
-  if (job.state === 'queued' && (await prepare(run)) === 'done') return 'done';
-  return loadChunk(run);
+  try {
+    if (job.state === 'queued' && (await prepare(run)) === 'done') return 'done';
+    return await loadChunk(run);
+  } catch (err) {
+    // The steps shown so far go out before the consumer ends the job.
+    await run.updates.settle();
+    throw err;
+  }
 }
 
 /** First message: descriptor, validation, plan, staging table. Returns 'done' for an unchanged package. */
@@ -169,9 +158,9 @@ async function prepare(run: Run): Promise<'done' | 'ready'> {
   const { config, job } = run;
   const policy = policyFromConfig(config);
   if (!ownsStatusKey(job.statusKey, job.userid, policy)) run.held = [];
-  await report(run, 'initializing', { progress: 0, fraction: 0 });
+  report(run, 'initializing', { progress: 0, fraction: 0 });
 
-  await report(run, 'loading-datapackage');
+  report(run, 'loading-datapackage');
   const sign = datastoreSigner(config);
   const text = await fetchText(job.statusKey, 'datapackage.json', config.OS_LOADER_MAX_DESCRIPTOR_BYTES, sign);
   let json: unknown;
@@ -181,7 +170,7 @@ async function prepare(run: Run): Promise<'done' | 'ready'> {
     throw new PermanentError('datapackage.json is not valid JSON');
   }
 
-  await report(run, 'validating-datapackage');
+  report(run, 'validating-datapackage');
   const pkg = parseFiscalPackage(json, config.extraColumnTypes);
   if (pkg.owner !== job.userid) {
     throw new PermanentError(`the datapackage owner "${pkg.owner}" is not the uploading user`);
@@ -190,7 +179,7 @@ async function prepare(run: Run): Promise<'done' | 'ready'> {
     const held = run.held;
     delete run.held;
     await startStatus(run.env, job.statusKey, job.jobId);
-    for (const [status, patch] of held) await report(run, status, patch);
+    for (const [status, patch] of held) report(run, status, patch);
   }
   const id = packageId(pkg.owner, pkg.name);
   stopIf(await claimPackage(run.db, job.jobId, id));
@@ -215,14 +204,14 @@ async function prepare(run: Run): Promise<'done' | 'ready'> {
     return finishUnchanged(run, id, previous);
   }
 
-  await report(run, 'loading-resource');
+  report(run, 'loading-resource');
   const staging = stagingTableName(job.jobId);
   const plan = makePlan(pkg, staging, target);
   // The previous table stays until the final swap (decision 3); this step
   // only says there is one to replace.
-  if (await tableExists(run.db, target)) await report(run, 'deleting-table');
+  if (await tableExists(run.db, target)) report(run, 'deleting-table');
 
-  await report(run, 'creating-table');
+  report(run, 'creating-table');
   stopIf(
     await beginLoading(run.db, job.jobId, {
       plan,
@@ -247,13 +236,13 @@ async function prepare(run: Run): Promise<'done' | 'ready'> {
     byteOffset: 0,
     rowsLoaded: 0,
   } satisfies Partial<Job>);
-  await report(run, 'loading-data-ready');
+  report(run, 'loading-data-ready');
   return 'ready';
 }
 
 /** Re-upload of an unchanged package: no data load; metadata refreshed (and mirrored) as a load would. */
 async function finishUnchanged(run: Run, id: string, previous: Job): Promise<'done'> {
-  await report(run, 'saving-metadata');
+  report(run, 'saving-metadata');
   const rows = previous.rowsLoaded;
   const refusal = await writeRegistry(run.config, run.db, id, () =>
     commitUnchanged(run.db, run.job.jobId, previous, async () => {
@@ -311,7 +300,7 @@ async function loadChunk(run: Run): Promise<ChunkOutcome> {
   let savedAt = job.byteOffset;
   let checkedTo = job.byteOffset;
 
-  await report(run, 'loading-data', progressAt(job.byteOffset, job.rowsLoaded, job));
+  report(run, 'loading-data', progressAt(job.byteOffset, job.rowsLoaded, job));
   await noteChunk(db, job.jobId);
   // A redelivery after the validation ended: fail with it again.
   if (validation?.capped) throw new PermanentError(summarySentence(validation));
@@ -358,7 +347,7 @@ async function loadChunk(run: Run): Promise<ChunkOutcome> {
     committed: async (at) => {
       job.byteOffset = at.offset;
       job.rowsLoaded = at.rows;
-      await report(run, 'loading-data', progressAt(at.offset, at.rows, job));
+      report(run, 'loading-data', progressAt(at.offset, at.rows, job));
     },
   });
   let chunkRows = 0;
@@ -430,12 +419,12 @@ async function loadChunk(run: Run): Promise<ChunkOutcome> {
       await opened.reader.cancel();
       await saveChecked();
       if (validation.capped) throw new PermanentError(summarySentence(validation));
-      await report(run, 'loading-data', { fraction: fractionOf(checkedTo, job), bytes: checkedTo, bytesTotal: job.contentLength });
+      report(run, 'loading-data', { fraction: fractionOf(checkedTo, job), bytes: checkedTo, bytesTotal: job.contentLength });
     } else {
       await writer.settle();
       await opened.reader.cancel();
     }
-    await run.progress.drain();
+    await run.updates.drain();
     await run.env.LOADER_QUEUE.send({ kind: 'load', job: job.jobId } satisfies LoaderMessage);
     const at = writer.position;
     run.log('loader chunk handed on', {
@@ -446,7 +435,7 @@ async function loadChunk(run: Run): Promise<ChunkOutcome> {
       validating: validation !== null,
       ms: Date.now() - started,
       waitedForDbMs: writer.waitedMs,
-      waitedForStatusMs: run.statusMs + run.progress.waitedMs,
+      waitedForStatusMs: run.updates.waitedMs,
     });
     return 'continued';
   };
@@ -482,11 +471,10 @@ async function loadChunk(run: Run): Promise<ChunkOutcome> {
       throw new PermanentError(summarySentence(validation));
     }
     await writer.settle();
-    run.log('loader last chunk written', { job: job.jobId, rows: writer.position.rows, chunkRows, ms: Date.now() - started, waitedForDbMs: writer.waitedMs, waitedForStatusMs: run.statusMs + run.progress.waitedMs });
+    run.log('loader last chunk written', { job: job.jobId, rows: writer.position.rows, chunkRows, ms: Date.now() - started, waitedForDbMs: writer.waitedMs, waitedForStatusMs: run.updates.waitedMs });
   } catch (err) {
     // Let a batch in flight settle so its error (not a stray rejection) is what propagates.
     await writer.abandon();
-    await run.progress.abandon();
     await opened.reader.cancel().catch(() => undefined);
     throw await reportFatal(run, validation, err, header());
   }
@@ -535,7 +523,7 @@ async function fixDialect(run: Run, plan: PreparedLoad, first: Uint8Array | null
   run.job.dialect = resolved;
   const shown = dialectView(resolved);
   run.log('loader CSV dialect', { job: run.job.jobId, ...shown });
-  await report(run, 'loading-data', { dialect: shown });
+  report(run, 'loading-data', { dialect: shown });
   return resolved;
 }
 
@@ -544,10 +532,10 @@ async function finish(run: Run, plan: PreparedLoad): Promise<ChunkOutcome> {
   const { job, db } = run;
   // An empty file, or a header only: keep the previous version (the original's issue #1120).
   if (job.rowsLoaded === 0) throw new PermanentError(NO_DATA_ROWS);
-  await report(run, 'creating-babbage-model', { progress: job.rowsLoaded, fraction: 1 });
+  report(run, 'creating-babbage-model', { progress: job.rowsLoaded, fraction: 1 });
   const model = plan.babbageModel();
 
-  await report(run, 'saving-metadata');
+  report(run, 'saving-metadata');
   const pkg = plan.pkg;
   const id = job.packageId as string;
   const doc = buildRegistryDocument({
@@ -576,6 +564,7 @@ async function finish(run: Run, plan: PreparedLoad): Promise<ChunkOutcome> {
 
 /** The committed job's status: done, from whatever step a duplicate left it at. */
 async function showDone(run: Run, rows: number): Promise<void> {
+  await run.updates.drain();
   await statusOf(run.env, run.job.statusKey).showEnd(run.job.jobId, 'done', { progress: rows, total: rows, fraction: 1 });
 }
 
