@@ -133,10 +133,11 @@ describe('npm run dev', () => {
     expect(await (await fetch(url)).text()).toBe('a,b\n1,2\n');
   });
 
-  it('loads an uploaded package end to end through the local queue into the embedded Postgres', async () => {
-    const { ut, pt } = await permissionToken();
+  /** A small budget package whose amounts are `amounts`; uploaded and queued; returns its URL. */
+  async function uploadBudget(name: string, amounts: string[]): Promise<string> {
+    const { pt } = await permissionToken();
     const descriptor = {
-      name: 'dev-stack-budget',
+      name,
       title: 'Dev stack budget',
       owner: 'alice',
       author: 'Alice <alice@example.org>',
@@ -163,21 +164,69 @@ describe('npm run dev', () => {
       },
     };
     const enc = new TextEncoder();
-    await putFile(pt, descriptor.name, 'budget.csv', enc.encode('year,amount,admin\n2014,100.5,A\n2015,200,B\n2016,7,C\n'));
-    const url = await putFile(pt, descriptor.name, 'datapackage.json', enc.encode(JSON.stringify(descriptor)));
+    const csv = 'year,amount,admin\n' + amounts.map((a, i) => `${2014 + i},${a},${String.fromCharCode(65 + i)}\n`).join('');
+    await putFile(pt, name, 'budget.csv', enc.encode(csv));
+    const url = await putFile(pt, name, 'datapackage.json', enc.encode(JSON.stringify(descriptor)));
     const upload = await fetch(`${base}/package/upload?datapackage=${encodeURIComponent(url)}&jwt=${pt}`, { method: 'POST' });
     expect(await upload.json()).toEqual({ progress: 0, status: 'queued' });
-    let last: { status: string; progress: number; error?: string } = { status: 'queued', progress: 0 };
-    await waitFor(
-      async () => {
-        last = (await (await fetch(`${base}/package/status?datapackage=${encodeURIComponent(url)}`)).json()) as typeof last;
-        return last.status === 'done' || last.status === 'fail';
-      },
-      60_000,
-      'the load',
-    );
+    return url;
+  }
+
+  /** The live stream of a load's status, read to its end: the statuses of its events in order. */
+  async function streamedStatuses(url: string): Promise<Array<{ status: string; error?: string }>> {
+    const res = await fetch(`${base}/package/status?datapackage=${encodeURIComponent(url)}`, {
+      headers: { Accept: 'text/event-stream' },
+      signal: AbortSignal.timeout(60_000),
+    });
+    expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    const events: Array<{ status: string; error?: string }> = [];
+    for (const block of (await res.text()).split('\n\n')) {
+      const data = block.split('\n').find((l) => l.startsWith('data: '));
+      if (data) events.push(JSON.parse(data.slice(6)) as { status: string; error?: string });
+    }
+    return events;
+  }
+
+  it('loads an uploaded package end to end through the local queue into the embedded Postgres, with its live stream, page and history', async () => {
+    const { ut } = await permissionToken();
+    const url = await uploadBudget('dev-stack-budget', ['100.5', '200', '7']);
+    // The stream, opened as the load starts, ends at done (it closes at the end of the job).
+    const events = await streamedStatuses(url);
+    expect(events.at(-1)?.status).toBe('done');
+    const last = (await (await fetch(`${base}/package/status?datapackage=${encodeURIComponent(url)}`)).json()) as Record<string, unknown>;
     expect(last).toMatchObject({ status: 'done', progress: 3 });
     const found = (await (await fetch(`${base}/search/package?jwt=${ut}&package.owner=${encodeURIComponent('"alice"')}`)).json()) as Array<{ id: string; loaded: boolean }>;
     expect(found.find((p) => p.id === 'alice:dev-stack-budget')?.loaded).toBe(true);
+
+    const page = await fetch(`${base}/package/status/view?datapackage=${encodeURIComponent(url)}`);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(await page.text()).toContain('EventSource');
+
+    const history = (await (await fetch(`${base}/package/history?id=alice:dev-stack-budget&jwt=${ut}`)).json()) as {
+      loads: Array<{ status: string; rows: number; latest: boolean; successful: boolean }>;
+    };
+    expect(history.loads[0]).toMatchObject({ status: 'done', rows: 3, latest: true, successful: true });
+  });
+
+  it('reports a failing load with its full validation report', async () => {
+    const { ut } = await permissionToken();
+    const url = await uploadBudget('dev-stack-bad', ['n/a', '200', 'n/a']);
+    const events = await streamedStatuses(url);
+    expect(events.at(-1)?.status).toBe('fail');
+    expect(events.at(-1)?.error).toContain('"n/a" is not a number');
+    const report = (await (await fetch(`${base}/package/report?datapackage=${encodeURIComponent(url)}`)).json()) as {
+      valid: boolean;
+      errors: Array<{ type: string; rowNumber: number; fieldName: string }>;
+    };
+    expect(report.valid).toBe(false);
+    expect(report.errors.map((e) => [e.type, e.rowNumber, e.fieldName])).toEqual([
+      ['type-error', 2, 'amount'],
+      ['type-error', 4, 'amount'],
+    ]);
+    const history = (await (await fetch(`${base}/package/history?id=alice:dev-stack-bad&jwt=${ut}`)).json()) as {
+      loads: Array<{ status: string; latest: boolean; successful: boolean }>;
+    };
+    expect(history.loads[0]).toMatchObject({ status: 'fail', latest: true, successful: false });
   });
 });
