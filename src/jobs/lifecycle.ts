@@ -20,6 +20,7 @@
  */
 import type { Client } from '@neondatabase/serverless';
 import { transaction } from '../db/client.ts';
+import { decidedTransaction, runScript, type Statement, type StatementResult } from '../db/script.ts';
 import { statusOf } from '../durable/status-client.ts';
 import type { StatusView } from '../durable/package-status.ts';
 import type { Env } from '../env.ts';
@@ -103,11 +104,15 @@ export async function getJob(db: Client, jobId: string): Promise<Job | null> {
   return rows[0] ? toJob(rows[0] as Record<string, unknown>) : null;
 }
 
-/** The job, row-locked until the open transaction ends. */
-async function lockJob(db: Client, jobId: string): Promise<Job | null> {
-  await db.query(LOCK_TIMEOUT);
-  const { rows } = await db.query('SELECT * FROM load_jobs WHERE job_id = $1 FOR UPDATE', [jobId]);
-  return rows[0] ? toJob(rows[0] as Record<string, unknown>) : null;
+/** Statements that row-lock the job until the transaction ends; the second answers it (see lockedJob). */
+function lockJob(jobId: string): Statement[] {
+  return [{ text: LOCK_TIMEOUT }, { text: 'SELECT * FROM load_jobs WHERE job_id = $1 FOR UPDATE', values: [jobId] }];
+}
+
+/** The job lockJob's statements answered (`opened` starting with their results), or null. */
+function lockedJob(opened: StatementResult[]): Job | null {
+  const row = opened[1]?.rows[0];
+  return row ? toJob(row) : null;
 }
 
 /**
@@ -155,36 +160,42 @@ export type Refusal = 'superseded' | 'conflict';
  * one is superseded); older running ones are superseded by this one.
  */
 export async function claimPackage(db: Client, jobId: string, packageId: string): Promise<Refusal | null> {
-  return transaction(db, async () => {
-    const job = await lockJob(db, jobId);
-    if (!job || job.state === 'superseded') return 'superseded';
-    if (job.state !== 'queued') return 'conflict';
-    if (await newerJobExists(db, jobId, packageId)) {
-      await db.query(`UPDATE load_jobs SET state = 'superseded', error = $2, updated_at = now() WHERE job_id = $1`, [
-        jobId,
-        SUPERSEDED,
-      ]);
-      return 'superseded';
+  return decidedTransaction(db, [...lockJob(jobId), newerJob(jobId, packageId)], (opened) => {
+    const job = lockedJob(opened);
+    if (!job || job.state === 'superseded') return { value: 'superseded' as const, writes: [] };
+    if (job.state !== 'queued') return { value: 'conflict' as const, writes: [] };
+    if ((opened[2]?.rows.length ?? 0) > 0) {
+      return {
+        value: 'superseded' as const,
+        writes: [{ text: `UPDATE load_jobs SET state = 'superseded', error = $2, updated_at = now() WHERE job_id = $1`, values: [jobId, SUPERSEDED] }],
+      };
     }
-    await db.query(
-      `UPDATE load_jobs o SET state = 'superseded', error = $3, updated_at = now() FROM load_jobs me
+    return {
+      value: null,
+      writes: [
+        {
+          text: `UPDATE load_jobs o SET state = 'superseded', error = $3, updated_at = now() FROM load_jobs me
        WHERE me.job_id = $1 AND o.package_id = $2 AND o.job_id <> $1 AND o.state IN ('queued', 'loading')
          AND (o.created_at, o.job_id) < (me.created_at, me.job_id)`,
-      [jobId, packageId, SUPERSEDED],
-    );
-    await db.query(`UPDATE load_jobs SET package_id = $2, updated_at = now() WHERE job_id = $1`, [jobId, packageId]);
-    return null;
+          values: [jobId, packageId, SUPERSEDED],
+        },
+        { text: `UPDATE load_jobs SET package_id = $2, updated_at = now() WHERE job_id = $1`, values: [jobId, packageId] },
+      ],
+    };
   });
 }
 
-/** Whether a job of `packageId` newer than `jobId` has claimed the package (or already finished). */
-async function newerJobExists(db: Client, jobId: string, packageId: string): Promise<boolean> {
-  const { rows } = await db.query(
-    `SELECT 1 FROM load_jobs n, load_jobs me WHERE me.job_id = $1 AND n.package_id = $2
+/**
+ * A statement answering a row when a job of the package newer than `jobId` has
+ * claimed it (or already finished); the package is `packageId`, or with null
+ * the one the job itself has claimed.
+ */
+function newerJob(jobId: string, packageId: string | null): Statement {
+  return {
+    text: `SELECT 1 FROM load_jobs n, load_jobs me WHERE me.job_id = $1 AND n.package_id = ${packageId === null ? 'me.package_id' : '$2'}
        AND n.state IN ('queued', 'loading', 'done') AND (n.created_at, n.job_id) > (me.created_at, me.job_id) LIMIT 1`,
-    [jobId, packageId],
-  );
-  return rows.length > 0;
+    values: packageId === null ? [jobId] : [jobId, packageId],
+  };
 }
 
 /** What the first message found out about the data file and stored with the plan. */
@@ -202,31 +213,35 @@ export interface LoadStart {
 
 /** queued -> loading: the staging table is created and the plan stored, together. */
 export async function beginLoading(db: Client, jobId: string, start: LoadStart): Promise<Refusal | null> {
-  return transaction(db, async () => {
-    const job = await lockJob(db, jobId);
-    if (!job || job.state === 'superseded') return 'superseded';
-    if (job.state !== 'queued') return 'conflict';
-    await db.query(`DROP TABLE IF EXISTS ${quoteIdent(start.stagingTable)}`);
-    for (const statement of start.createSql) await db.query(statement);
-    await db.query(
-      `UPDATE load_jobs SET state = 'loading', plan = $2, descriptor = $3, descriptor_hash = $4, resource_url = $5,
+  return decidedTransaction(db, lockJob(jobId), (opened) => {
+    const job = lockedJob(opened);
+    if (!job || job.state === 'superseded') return { value: 'superseded' as const, writes: [] };
+    if (job.state !== 'queued') return { value: 'conflict' as const, writes: [] };
+    return {
+      value: null,
+      writes: [
+        `DROP TABLE IF EXISTS ${quoteIdent(start.stagingTable)}`,
+        ...start.createSql,
+        {
+          text: `UPDATE load_jobs SET state = 'loading', plan = $2, descriptor = $3, descriptor_hash = $4, resource_url = $5,
          data_etag = $6, staging_table = $7, target_table = $8, columns = $9, content_length = $10,
          byte_offset = 0, rows_loaded = 0, updated_at = now()
        WHERE job_id = $1`,
-      [
-        jobId,
-        JSON.stringify(start.plan),
-        JSON.stringify(start.plan.pkg.descriptor),
-        start.descriptorHash,
-        start.resourceUrl,
-        start.dataEtag,
-        start.stagingTable,
-        start.targetTable,
-        JSON.stringify(start.plan.columns),
-        start.contentLength,
+          values: [
+            jobId,
+            JSON.stringify(start.plan),
+            JSON.stringify(start.plan.pkg.descriptor),
+            start.descriptorHash,
+            start.resourceUrl,
+            start.dataEtag,
+            start.stagingTable,
+            start.targetTable,
+            JSON.stringify(start.plan.columns),
+            start.contentLength,
+          ],
+        },
       ],
-    );
-    return null;
+    };
   });
 }
 
@@ -286,9 +301,9 @@ export async function saveReport(db: Client, jobId: string, validation: Validati
  * history stays bounded (running jobs are not counted). Jobs that ended before the descriptor named their
  * package are bounded the same way by their status key.
  */
-async function pruneHistory(db: Client, jobId: string, keep: number): Promise<void> {
-  await db.query(
-    `WITH me AS (SELECT package_id, status_key FROM load_jobs WHERE job_id = $1),
+function pruneHistory(jobId: string, keep: number): Statement {
+  return {
+    text: `WITH me AS (SELECT package_id, status_key FROM load_jobs WHERE job_id = $1),
      mine AS (
        SELECT j.job_id, j.state, j.created_at, j.finished_at FROM load_jobs j, me
        WHERE (me.package_id IS NOT NULL AND j.package_id = me.package_id)
@@ -301,72 +316,103 @@ async function pruneHistory(db: Client, jobId: string, keep: number): Promise<vo
      )
      DELETE FROM load_jobs
      WHERE job_id IN (SELECT job_id FROM others WHERE n > $2::int - (SELECT count(*) FROM live))`,
-    [jobId, keep],
-  );
+    values: [jobId, keep],
+  };
 }
 
 /**
- * loading -> done, inside the caller's transaction (the registry write's):
- * the job is locked and must still be loading at the checkpoint this
- * delivery reached; then `swap` runs (table swap, registry row).
+ * loading -> done, in one transaction of two round trips (its own: pass it
+ * to writeRegistry with `ownTransaction`): the job is locked and must still
+ * be loading at the checkpoint this delivery reached; then the `swap`
+ * statements run (table swap, registry row) and the job is done.
  */
-export async function commitLoad(db: Client, job: Job, swap: () => Promise<void>, keep: number): Promise<Refusal | null> {
-  const locked = await lockJob(db, job.jobId);
-  if (!locked || locked.state === 'superseded') return 'superseded';
-  if (locked.state !== 'loading' || locked.byteOffset !== job.byteOffset) return 'conflict';
-  // Two claims that raced: the newer job wins here too.
-  if (locked.packageId && (await newerJobExists(db, job.jobId, locked.packageId))) return 'superseded';
-  await swap();
-  await db.query(`UPDATE load_jobs SET state = 'done', updated_at = now(), finished_at = now() WHERE job_id = $1`, [job.jobId]);
-  await pruneHistory(db, job.jobId, keep);
-  return null;
+export async function commitLoad(db: Client, job: Job, swap: Statement[], keep: number): Promise<Refusal | null> {
+  // Two claims that raced: the newer job wins here too (newerJob of the package the job claimed).
+  return decidedTransaction(db, [...lockJob(job.jobId), newerJob(job.jobId, null)], (opened) => {
+    const locked = lockedJob(opened);
+    if (!locked || locked.state === 'superseded') return { value: 'superseded' as const, writes: [] };
+    if (locked.state !== 'loading' || locked.byteOffset !== job.byteOffset) return { value: 'conflict' as const, writes: [] };
+    if ((opened[2]?.rows.length ?? 0) > 0) return { value: 'superseded' as const, writes: [] };
+    return {
+      value: null,
+      writes: [
+        ...swap,
+        { text: `UPDATE load_jobs SET state = 'done', updated_at = now(), finished_at = now() WHERE job_id = $1`, values: [job.jobId] },
+        pruneHistory(job.jobId, keep),
+      ],
+    };
+  });
 }
 
-/** queued -> done for an unchanged re-upload, inside the caller's transaction (the registry write's). */
-export async function commitUnchanged(
-  db: Client,
-  jobId: string,
-  previous: Job,
-  write: () => Promise<void>,
-  keep: number,
-): Promise<Refusal | null> {
-  const locked = await lockJob(db, jobId);
-  if (!locked || locked.state === 'superseded') return 'superseded';
-  if (locked.state !== 'queued') return 'conflict';
-  await write();
-  await db.query(
-    `UPDATE load_jobs SET state = 'done', descriptor_hash = $2, data_etag = $3, resource_url = $4,
+/** What an unchanged re-upload writes: `write` answers the statements from what `read` answered. */
+export interface UnchangedWrite {
+  read: Statement[];
+  write: (read: StatementResult[]) => Statement[];
+}
+
+/**
+ * queued -> done for an unchanged re-upload, in one transaction of two round
+ * trips (its own, as commitLoad's).
+ */
+export async function commitUnchanged(db: Client, jobId: string, previous: Job, change: UnchangedWrite, keep: number): Promise<Refusal | null> {
+  const locking = lockJob(jobId);
+  return decidedTransaction(db, [...locking, ...change.read], (opened) => {
+    const locked = lockedJob(opened);
+    if (!locked || locked.state === 'superseded') return { value: 'superseded' as const, writes: [] };
+    if (locked.state !== 'queued') return { value: 'conflict' as const, writes: [] };
+    return {
+      value: null,
+      writes: [
+        ...change.write(opened.slice(locking.length)),
+        {
+          text: `UPDATE load_jobs SET state = 'done', descriptor_hash = $2, data_etag = $3, resource_url = $4,
        target_table = $5, rows_loaded = $6, content_length = p.content_length, byte_offset = p.byte_offset,
        plan = p.plan, descriptor = p.descriptor, updated_at = now(), finished_at = now()
      FROM (SELECT content_length, byte_offset, plan, descriptor FROM load_jobs WHERE job_id = $7) p
      WHERE load_jobs.job_id = $1`,
-    [
-      jobId,
-      previous.descriptorHash,
-      previous.dataEtag,
-      previous.resourceUrl,
-      previous.targetTable,
-      previous.rowsLoaded,
-      previous.jobId,
-    ],
-  );
-  await pruneHistory(db, jobId, keep);
-  return null;
+          values: [
+            jobId,
+            previous.descriptorHash,
+            previous.dataEtag,
+            previous.resourceUrl,
+            previous.targetTable,
+            previous.rowsLoaded,
+            previous.jobId,
+          ],
+        },
+        pruneHistory(jobId, keep),
+      ],
+    };
+  });
 }
 
-/** The last completed load of a package, for the unchanged-upload shortcut. */
-export async function lastDoneJob(db: Client, packageId: string): Promise<Job | null> {
-  const { rows } = await db.query(
-    `SELECT * FROM load_jobs WHERE package_id = $1 AND state = 'done' ORDER BY finished_at DESC NULLS LAST, updated_at DESC LIMIT 1`,
-    [packageId],
-  );
-  return rows[0] ? toJob(rows[0] as Record<string, unknown>) : null;
+/** What a package had before this load: its last completed load, whether its table exists. */
+export interface PriorLoad {
+  previous: Job | null;
+  tableExists: boolean;
 }
 
-/** Whether a table exists in the current schema. */
-export async function tableExists(db: Client, table: string): Promise<boolean> {
-  const { rows } = await db.query('SELECT to_regclass($1) IS NOT NULL AS present', [quoteIdent(table)]);
-  return rows[0]?.present === true;
+/**
+ * The package's last completed load (for the unchanged-upload shortcut) and
+ * whether `table` exists, with `more` statements (another module's reads)
+ * in the same round trip; answers `more`'s results too.
+ */
+export async function priorLoad(
+  db: Client,
+  packageId: string,
+  table: string,
+  more: Statement[] = [],
+): Promise<PriorLoad & { more: StatementResult[] }> {
+  const [last, present, ...rest] = await runScript(db, [
+    {
+      text: `SELECT * FROM load_jobs WHERE package_id = $1 AND state = 'done' ORDER BY finished_at DESC NULLS LAST, updated_at DESC LIMIT 1`,
+      values: [packageId],
+    },
+    { text: 'SELECT to_regclass($1) IS NOT NULL AS present', values: [quoteIdent(table)] },
+    ...more,
+  ]);
+  const row = last?.rows[0];
+  return { previous: row ? toJob(row) : null, tableExists: present?.rows[0]?.present === true, more: rest };
 }
 
 /**
@@ -388,7 +434,10 @@ export async function closeJob(
        RETURNING *`,
       [jobId, state, error],
     );
-    if (rows[0]) await pruneHistory(db, jobId, keep);
+    if (rows[0]) {
+      const prune = pruneHistory(jobId, keep);
+      await db.query(prune.text, prune.values as unknown[]);
+    }
     return rows[0] ? toJob(rows[0] as Record<string, unknown>) : null;
   });
   const job = ended ?? (await getJob(db, jobId));

@@ -57,6 +57,8 @@ export class BatchWriter {
   waitedMs = 0;
   /** When the last batch was sent. */
   lastSentAt = Date.now();
+  /** Batches sent so far. */
+  sends = 0;
 
   constructor(private readonly options: BatchWriterOptions) {
     this.end = options.start.offset;
@@ -106,6 +108,7 @@ export class BatchWriter {
     write.catch(() => undefined); // awaited in order by settle(); not an unhandled rejection meanwhile
     this.inFlight.push(write);
     this.sent = to;
+    this.sends++;
     this.lastSentAt = Date.now();
   }
 

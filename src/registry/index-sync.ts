@@ -10,7 +10,7 @@
  * the cron's, never a user's request).
  *
  * Concurrency, without holding a lock during the index's HTTP calls: queued
- * rows are claimed in a short transaction (a lease on their retry time);
+ * rows are claimed in one statement (a lease on their retry time);
  * after writing a document the row is read again, and written again when it
  * changed meanwhile, so a stale document is never the last one written. A
  * queue entry is removed only if it was not queued again since it was
@@ -63,29 +63,23 @@ interface Claimed {
   queuedAt: string;
 }
 
+/** Claims queued entries with a lease, in one statement (one round trip; rows others hold are skipped). */
 async function claim(db: Client, opts: { ids?: string[]; limit?: number }): Promise<Claimed[]> {
-  return transaction(db, async () => {
-    const { rows } = opts.ids
-      ? await db.query(
-          `SELECT package_id, attempts, queued_at::text AS queued FROM registry_index_outbox
-           WHERE package_id = ANY($1::text[]) FOR UPDATE SKIP LOCKED`,
-          [opts.ids],
-        )
-      : await db.query(
-          `SELECT package_id, attempts, queued_at::text AS queued FROM registry_index_outbox
-           WHERE next_attempt_at <= clock_timestamp() ORDER BY next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED`,
-          [opts.limit ?? 20],
-        );
-    const claimed = rows.map((r) => ({ id: String(r.package_id), attempts: Number(r.attempts), queuedAt: String(r.queued) }));
-    if (claimed.length > 0) {
-      await db.query(
-        `UPDATE registry_index_outbox SET next_attempt_at = clock_timestamp() + make_interval(secs => $2)
-         WHERE package_id = ANY($1::text[])`,
-        [claimed.map((c) => c.id), CLAIM_LEASE_SECONDS],
-      );
-    }
-    return claimed;
-  });
+  const [pick, values] = opts.ids
+    ? [`WHERE package_id = ANY($1::text[])`, [opts.ids]]
+    : [`WHERE next_attempt_at <= clock_timestamp() ORDER BY next_attempt_at LIMIT $1`, [opts.limit ?? 20]];
+  const { rows } = await db.query(
+    `WITH picked AS (
+       SELECT package_id, next_attempt_at AS due FROM registry_index_outbox ${pick} FOR UPDATE SKIP LOCKED
+     ), leased AS (
+       UPDATE registry_index_outbox o SET next_attempt_at = clock_timestamp() + make_interval(secs => $2)
+       FROM picked WHERE o.package_id = picked.package_id
+       RETURNING o.package_id, o.attempts, o.queued_at::text AS queued
+     )
+     SELECT leased.* FROM leased JOIN picked USING (package_id) ORDER BY picked.due`,
+    [...values, CLAIM_LEASE_SECONDS],
+  );
+  return rows.map((r) => ({ id: String(r.package_id), attempts: Number(r.attempts), queuedAt: String(r.queued) }));
 }
 
 async function currentDoc(db: Client, id: string): Promise<RegistryDocument | null> {
@@ -162,9 +156,17 @@ export async function syncAfterWrite(config: Config, db: Client, id: string): Pr
  * path that changes the registry (a load's swap, an unchanged re-upload,
  * publish, delete, update_params): `change` runs in a transaction on `db`
  * (with whatever else must commit with it), then package `id` is mirrored.
+ * With `ownTransaction` the change opens and commits the transaction itself
+ * (the loader's commits, which send their statements in two round trips).
  */
-export async function writeRegistry<T>(config: Config, db: Client, id: string, change: () => Promise<T>): Promise<T> {
-  const result = await transaction(db, change);
+export async function writeRegistry<T>(
+  config: Config,
+  db: Client,
+  id: string,
+  change: () => Promise<T>,
+  options: { ownTransaction?: boolean } = {},
+): Promise<T> {
+  const result = options.ownTransaction ? await change() : await transaction(db, change);
   await syncAfterWrite(config, db, id);
   return result;
 }

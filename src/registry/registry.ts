@@ -9,6 +9,7 @@
  * them from the outbox only once the index holds the row's current state.
  */
 import type { Client } from '@neondatabase/serverless';
+import type { Statement, StatementResult } from '../db/script.ts';
 
 /** The os-package-registry document (loader.md §1.2). */
 export interface RegistryDocument {
@@ -46,10 +47,10 @@ const ENQUEUE = `queued AS (
 // statement, so the column and the document get the same value.
 const NOW_EPOCH = 'extract(epoch FROM now())::double precision';
 
-/** Inserts or replaces a package's registry document (and queues it for the index). */
-export async function upsertPackage(db: Queryable, doc: RegistryDocument): Promise<void> {
-  await db.query(
-    `WITH changed AS (
+/** The statement that inserts or replaces a package's registry document (and queues it for the index). */
+export function upsertPackageStatement(doc: RegistryDocument): Statement {
+  return {
+    text: `WITH changed AS (
        INSERT INTO packages (id, owner, doc, private, loaded, last_update, updated_at)
        VALUES ($1, $2, $3, $4, $5, $6, now())
        ON CONFLICT (id) DO UPDATE SET owner = EXCLUDED.owner, doc = EXCLUDED.doc, private = EXCLUDED.private,
@@ -57,14 +58,32 @@ export async function upsertPackage(db: Queryable, doc: RegistryDocument): Promi
        RETURNING id
      ), ${ENQUEUE}
      SELECT id FROM changed`,
-    [doc.id, ownerOf(doc.id), JSON.stringify(doc), doc.package?.private === true, doc.loaded !== false, doc.last_update],
-  );
+    values: [doc.id, ownerOf(doc.id), JSON.stringify(doc), doc.package?.private === true, doc.loaded !== false, doc.last_update],
+  };
+}
+
+/** Inserts or replaces a package's registry document (and queues it for the index). */
+export async function upsertPackage(db: Queryable, doc: RegistryDocument): Promise<void> {
+  const { text, values } = upsertPackageStatement(doc);
+  await db.query(text, values as unknown[]);
+}
+
+/** The statement that reads a package's registry document; packageFrom reads its answer. */
+export function getPackageStatement(id: string): Statement {
+  return { text: 'SELECT doc FROM packages WHERE id = $1', values: [id] };
+}
+
+/** The document getPackageStatement answered, or null. */
+export function packageFrom(result: StatementResult | undefined): RegistryDocument | null {
+  const row = result?.rows[0];
+  return row ? (row.doc as RegistryDocument) : null;
 }
 
 /** The registry document of a package, or null. */
 export async function getPackage(db: Queryable, id: string): Promise<RegistryDocument | null> {
-  const { rows } = await db.query('SELECT doc FROM packages WHERE id = $1', [id]);
-  return rows[0] ? (rows[0].doc as RegistryDocument) : null;
+  const { text, values } = getPackageStatement(id);
+  const { rows } = await db.query(text, values as unknown[]);
+  return packageFrom({ rows, rowCount: rows.length });
 }
 
 /**
