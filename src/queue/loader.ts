@@ -317,16 +317,25 @@ async function loadChunk(run: Run): Promise<ChunkOutcome> {
   let checkedTo = job.byteOffset;
 
   report(run, 'loading-data', progressAt(job.byteOffset, job.rowsLoaded, job));
-  await noteChunk(db, job.jobId);
-  // A redelivery after the validation ended: fail with it again.
-  if (validation?.capped) throw new PermanentError(summarySentence(validation));
-
-  // The previous message stopped exactly at the end of the file: nothing left to read.
-  if (job.contentLength !== null && job.byteOffset > 0 && job.byteOffset === job.contentLength) {
+  // A redelivery after the validation ended, or the previous message stopped
+  // exactly at the end of the file: nothing left to read.
+  const atEnd = job.contentLength !== null && job.byteOffset > 0 && job.byteOffset === job.contentLength;
+  if (validation?.capped || atEnd) {
+    await noteChunk(db, job.jobId);
     if (validation) throw new PermanentError(summarySentence(validation));
     return finish(run, plan);
   }
-  const opened = await openResource(resourceUrl, job.byteOffset, datastoreSigner(config));
+  // The message is counted while the data file opens: one round trip less.
+  const [noted, open] = await Promise.allSettled([
+    noteChunk(db, job.jobId),
+    openResource(resourceUrl, job.byteOffset, datastoreSigner(config)),
+  ]);
+  if (noted.status === 'rejected') {
+    if (open.status === 'fulfilled') await open.value.reader.cancel();
+    throw noted.reason;
+  }
+  if (open.status === 'rejected') throw open.reason;
+  const opened = open.value;
   if (job.dataEtag && opened.etag && opened.etag !== job.dataEtag) {
     await opened.reader.cancel();
     throw new PermanentError(`data file ${resourceUrl} changed during the load; upload again`);
