@@ -14,8 +14,12 @@ const CALLBACK_NAME = /^[A-Za-z_$][\w$]*(\.[A-Za-z_$][\w$]*)*$/;
  * script.
  */
 export function jsonp(c: Context, data: unknown, status: ContentfulStatusCode = 200): Response {
+  return jsonpText(c, JSON.stringify(data), status);
+}
+
+/** jsonp for a body that is JSON text already. */
+export function jsonpText(c: Context, body: string, status: ContentfulStatusCode = 200): Response {
   const callback = c.req.query('callback');
-  const body = JSON.stringify(data);
   if (callback === undefined || callback === '') {
     return c.body(body, status, { 'Content-Type': 'application/json' });
   }

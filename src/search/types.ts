@@ -33,6 +33,12 @@ export interface SearchResult {
   total: number;
 }
 
+/** A SearchResult with its hits as one JSON array text (a backend that has them so need not parse them). */
+export interface SearchResultText {
+  hitsJson: string;
+  total: number;
+}
+
 export interface PackageStats {
   num_packages: number;
   num_records: number;
@@ -42,6 +48,8 @@ export interface PackageStats {
 export interface SearchBackend {
   readonly name: 'postgres' | 'elasticsearch';
   search(query: SearchQuery): Promise<SearchResult>;
+  /** The same search with the hits as JSON text, where the backend has them so (the route answers it as is). */
+  searchText?(query: SearchQuery): Promise<SearchResultText>;
   /** Counts over what anonymous users may see. */
   stats(): Promise<PackageStats>;
 }

@@ -3,10 +3,11 @@
  * /package/stats answered from the `packages` index over HTTP.
  */
 import type { Config } from '../../config.ts';
-import type { PackageStats, SearchBackend, SearchHit, SearchQuery, SearchResult } from '../types.ts';
+import type { PackageStats, SearchBackend, SearchHit, SearchQuery, SearchResult, SearchResultText } from '../types.ts';
 import { EsError } from './client.ts';
 import { target, targetFromConfig, type EsTarget } from './index.ts';
-import { searchBody, SOURCE_FIELDS, statsBody } from './query.ts';
+import { splitHits, type SplitAnswer } from './hits-text.ts';
+import { searchBody, statsBody } from './query.ts';
 
 interface SearchResponse {
   hits: { total: { value: number } | number; hits: Array<{ _source: Record<string, unknown> }> };
@@ -16,13 +17,6 @@ interface SearchResponse {
 function totalOf(res: SearchResponse): number {
   const t = res.hits.total;
   return typeof t === 'number' ? t : t.value;
-}
-
-/** A hit with only the returned fields, absent ones left out (as the original's `_source`). */
-function toHit(source: Record<string, unknown>): SearchHit {
-  const hit: Record<string, unknown> = {};
-  for (const f of SOURCE_FIELDS) if (f in source) hit[f] = source[f];
-  return hit as unknown as SearchHit;
 }
 
 const missingIndex = (err: unknown): boolean => err instanceof EsError && err.type === 'index_not_found_exception';
@@ -44,16 +38,26 @@ export function statsRequest(index: string): EsSearchRequest {
   return { method: 'POST', path: `/${encodeURIComponent(index)}/_search`, body: statsBody() };
 }
 
-/** Search over an explicit target. A missing index is an empty catalogue. */
-export async function searchIndex(t: EsTarget, query: SearchQuery): Promise<SearchResult> {
+/**
+ * Search over an explicit target, the hits as the index sent them (a JSON
+ * array of their `_source`, which the request limits to SOURCE_FIELDS). A
+ * missing index is an empty catalogue.
+ */
+export async function searchIndexText(t: EsTarget, query: SearchQuery): Promise<SearchResultText> {
   try {
     const req = searchRequest(t.index, query);
-    const res = await t.client.request<SearchResponse>(req.method, req.path, { body: req.body });
-    return { hits: res.body.hits.hits.map((h) => toHit(h._source)), total: totalOf(res.body) };
+    const res = await t.client.request<SplitAnswer>(req.method, req.path, { body: req.body, parse: splitHits });
+    return { hitsJson: res.body.sources, total: totalOf(res.body.rest as SearchResponse) };
   } catch (err) {
-    if (missingIndex(err)) return { hits: [], total: 0 };
+    if (missingIndex(err)) return { hitsJson: '[]', total: 0 };
     throw err;
   }
+}
+
+/** searchIndexText with the hits parsed. */
+export async function searchIndex(t: EsTarget, query: SearchQuery): Promise<SearchResult> {
+  const { hitsJson, total } = await searchIndexText(t, query);
+  return { hits: JSON.parse(hitsJson) as SearchHit[], total };
 }
 
 /** Stats over what anonymous users may see; zeros for a missing index. */
@@ -78,6 +82,7 @@ export function createElasticsearchBackend(source: Config | { url: string; index
   return {
     name: 'elasticsearch',
     search: (query) => searchIndex(t, query),
+    searchText: (query) => searchIndexText(t, query),
     stats: () => statsIndex(t),
   };
 }

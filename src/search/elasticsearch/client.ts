@@ -31,6 +31,8 @@ export interface EsRequestOptions {
   accept?: number[];
   /** Give up after this long (status 0, like an unreachable server). */
   timeoutMs?: number;
+  /** Reads a successful answer's text instead of JSON.parse (e.g. splitHits). */
+  parse?: (text: string) => unknown;
 }
 
 /** The status and parsed JSON body (null when there is none). */
@@ -82,6 +84,13 @@ export function createEsClient(url: string, fetchImpl: typeof fetch = (input, in
       } catch (err) {
         const why = signal.aborted ? `no answer within ${timeoutMs / 1000} s` : (err as Error).message;
         throw new EsError(`search index unreachable: ${method} ${path}: ${why}`, 0);
+      }
+      if (res.ok && opts.parse) {
+        try {
+          return { status: res.status, body: opts.parse(text) as T };
+        } catch (err) {
+          throw new EsError(`search index: ${method} ${path}: ${(err as Error).message}`, res.status);
+        }
       }
       let json: unknown = null;
       if (text) {
