@@ -10,7 +10,7 @@ import { getSigningKeys } from '../auth/keys.ts';
 import { verifyUserToken } from '../auth/tokens.ts';
 import { readerLinksOf, readerView } from '../datastore/reader-links.ts';
 import { CALLBACK_DOC } from '../http/params.ts';
-import { jsonError, jsonp, jsonpText, untyped } from '../http/respond.ts';
+import { jsonError, jsonp, jsonpBody, untyped } from '../http/respond.ts';
 import type { App } from '../http/types.ts';
 import { getSearchBackend } from '../search/index.ts';
 import { MAX_RESULT_WINDOW, parseSearchParams } from '../search/query.ts';
@@ -103,11 +103,11 @@ export function registerSearchRoutes(app: App): void {
     try {
       // Private bucket: file URLs as read links (an index written in private mode has them already).
       const links = readerLinksOf(config);
-      if (!links && backend.searchText) {
-        // The hits as the index sent them: not parsed and serialised again.
-        const result = await backend.searchText(query);
+      if (!links && backend.searchStream) {
+        // The hits as the index sends them, while it sends them: not parsed and serialised again.
+        const result = await backend.searchStream(query);
         c.header('X-Total-Count', String(result.total));
-        return untyped(jsonpText(c, result.hitsJson));
+        return untyped(jsonpBody(c, result.hitsJson));
       }
       const result = await backend.search(query);
       c.header('X-Total-Count', String(result.total));

@@ -33,9 +33,9 @@ export interface SearchResult {
   total: number;
 }
 
-/** A SearchResult with its hits as one JSON array text (a backend that has them so need not parse them). */
-export interface SearchResultText {
-  hitsJson: string;
+/** A SearchResult with its hits as a stream of one JSON array (a backend that has them so need not parse them). */
+export interface SearchResultStream {
+  hitsJson: ReadableStream<Uint8Array>;
   total: number;
 }
 
@@ -48,8 +48,8 @@ export interface PackageStats {
 export interface SearchBackend {
   readonly name: 'postgres' | 'elasticsearch';
   search(query: SearchQuery): Promise<SearchResult>;
-  /** The same search with the hits as JSON text, where the backend has them so (the route answers it as is). */
-  searchText?(query: SearchQuery): Promise<SearchResultText>;
+  /** The same search with the hits streamed as JSON, where the backend has them so (the route answers it as is). */
+  searchStream?(query: SearchQuery): Promise<SearchResultStream>;
   /** Counts over what anonymous users may see. */
   stats(): Promise<PackageStats>;
 }

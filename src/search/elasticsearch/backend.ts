@@ -3,10 +3,10 @@
  * /package/stats answered from the `packages` index over HTTP.
  */
 import type { Config } from '../../config.ts';
-import type { PackageStats, SearchBackend, SearchHit, SearchQuery, SearchResult, SearchResultText } from '../types.ts';
+import type { PackageStats, SearchBackend, SearchHit, SearchQuery, SearchResult, SearchResultStream } from '../types.ts';
 import { EsError } from './client.ts';
 import { target, targetFromConfig, type EsTarget } from './index.ts';
-import { splitHits, type SplitAnswer } from './hits-text.ts';
+import { openHits } from './hits-stream.ts';
 import { searchBody, statsBody } from './query.ts';
 
 interface SearchResponse {
@@ -39,25 +39,36 @@ export function statsRequest(index: string): EsSearchRequest {
 }
 
 /**
- * Search over an explicit target, the hits as the index sent them (a JSON
- * array of their `_source`, which the request limits to SOURCE_FIELDS). A
- * missing index is an empty catalogue.
+ * Search over an explicit target, the hits streamed as the index sends them
+ * (a JSON array of their `_source`, which the request limits to
+ * SOURCE_FIELDS). A missing index is an empty catalogue.
  */
-export async function searchIndexText(t: EsTarget, query: SearchQuery): Promise<SearchResultText> {
+export async function searchIndexStream(t: EsTarget, query: SearchQuery): Promise<SearchResultStream> {
   try {
     const req = searchRequest(t.index, query);
-    const res = await t.client.request<SplitAnswer>(req.method, req.path, { body: req.body, parse: splitHits });
-    return { hitsJson: res.body.sources, total: totalOf(res.body.rest as SearchResponse) };
+    const res = await t.client.request<SearchResultStream>(req.method, req.path, {
+      body: req.body,
+      read: async (answer) => {
+        if (!answer.body) throw new Error('the answer has no body');
+        const { total, sources } = await openHits(answer.body);
+        return { total, hitsJson: sources };
+      },
+    });
+    return res.body;
   } catch (err) {
-    if (missingIndex(err)) return { hitsJson: '[]', total: 0 };
+    if (missingIndex(err)) return { hitsJson: streamOfText('[]'), total: 0 };
     throw err;
   }
 }
 
-/** searchIndexText with the hits parsed. */
+/** searchIndexStream with the hits read and parsed. */
 export async function searchIndex(t: EsTarget, query: SearchQuery): Promise<SearchResult> {
-  const { hitsJson, total } = await searchIndexText(t, query);
-  return { hits: JSON.parse(hitsJson) as SearchHit[], total };
+  const { hitsJson, total } = await searchIndexStream(t, query);
+  return { hits: JSON.parse(await new Response(hitsJson).text()) as SearchHit[], total };
+}
+
+function streamOfText(text: string): ReadableStream<Uint8Array> {
+  return new Response(text).body as ReadableStream<Uint8Array>;
 }
 
 /** Stats over what anonymous users may see; zeros for a missing index. */
@@ -82,7 +93,7 @@ export function createElasticsearchBackend(source: Config | { url: string; index
   return {
     name: 'elasticsearch',
     search: (query) => searchIndex(t, query),
-    searchText: (query) => searchIndexText(t, query),
+    searchStream: (query) => searchIndexStream(t, query),
     stats: () => statsIndex(t),
   };
 }

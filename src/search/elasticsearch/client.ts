@@ -31,8 +31,11 @@ export interface EsRequestOptions {
   accept?: number[];
   /** Give up after this long (status 0, like an unreachable server). */
   timeoutMs?: number;
-  /** Reads a successful answer's text instead of JSON.parse (e.g. splitHits). */
-  parse?: (text: string) => unknown;
+  /**
+   * Reads a successful answer instead of JSON.parse of its text (e.g.
+   * openHits, which streams it; the timeout still bounds the body).
+   */
+  read?: (res: Response) => Promise<unknown>;
 }
 
 /** The status and parsed JSON body (null when there is none). */
@@ -78,19 +81,27 @@ export function createEsClient(url: string, fetchImpl: typeof fetch = (input, in
       const signal = AbortSignal.timeout(timeoutMs);
       let res: Response;
       let text: string;
+      const unreachable = (err: unknown) => {
+        const why = signal.aborted ? `no answer within ${timeoutMs / 1000} s` : (err as Error).message;
+        return new EsError(`search index unreachable: ${method} ${path}: ${why}`, 0);
+      };
       try {
         res = await fetchImpl(base + path, { method, headers, body, signal });
-        text = method === 'HEAD' ? '' : await res.text();
       } catch (err) {
-        const why = signal.aborted ? `no answer within ${timeoutMs / 1000} s` : (err as Error).message;
-        throw new EsError(`search index unreachable: ${method} ${path}: ${why}`, 0);
+        throw unreachable(err);
       }
-      if (res.ok && opts.parse) {
+      if (res.ok && opts.read) {
         try {
-          return { status: res.status, body: opts.parse(text) as T };
+          return { status: res.status, body: (await opts.read(res)) as T };
         } catch (err) {
+          if (signal.aborted) throw unreachable(err);
           throw new EsError(`search index: ${method} ${path}: ${(err as Error).message}`, res.status);
         }
+      }
+      try {
+        text = method === 'HEAD' ? '' : await res.text();
+      } catch (err) {
+        throw unreachable(err);
       }
       let json: unknown = null;
       if (text) {
