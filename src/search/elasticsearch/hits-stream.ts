@@ -56,7 +56,23 @@ export class HitsScanner {
   push(chunk: Uint8Array, out: Uint8Array[]): void {
     let copyFrom = this.copyDepth >= 0 ? 0 : -1;
     const n = chunk.length;
+    // Where the next quote and backslash are (found once per stretch, natively: most bytes are inside strings).
+    let nextQuote = -1;
+    let nextBackslash = -1;
     for (let i = 0; i < n; i++) {
+      if (this.inString && !this.escaped && this.keyText === null) {
+        if (nextQuote < i) {
+          nextQuote = chunk.indexOf(QUOTE, i);
+          if (nextQuote < 0) nextQuote = n;
+        }
+        if (nextBackslash < i) {
+          nextBackslash = chunk.indexOf(BACKSLASH, i);
+          if (nextBackslash < 0) nextBackslash = n;
+        }
+        const stop = Math.min(nextQuote, nextBackslash);
+        if (stop >= n) break;
+        i = stop;
+      }
       const c = chunk[i] as number;
       if (this.inString) {
         if (this.escaped) this.escaped = false;
@@ -185,7 +201,8 @@ export async function openHits(body: ReadableStream<Uint8Array>): Promise<{ tota
         if (done) throw new Error('search index: the answer ended inside the hit list');
         const out: Uint8Array[] = [];
         scanner.push(value, out);
-        for (const p of out) controller.enqueue(p);
+        // One piece per chunk read: the sources' many small slices would each be a write.
+        if (out.length > 0) controller.enqueue(joined(out));
       }
       controller.enqueue(CLOSE_LIST);
       controller.close();
@@ -209,6 +226,19 @@ export async function openHits(body: ReadableStream<Uint8Array>): Promise<{ tota
     },
   });
   return { total, sources };
+}
+
+function joined(parts: Uint8Array[]): Uint8Array {
+  if (parts.length === 1) return parts[0] as Uint8Array;
+  let size = 0;
+  for (const p of parts) size += p.length;
+  const all = new Uint8Array(size);
+  let at = 0;
+  for (const p of parts) {
+    all.set(p, at);
+    at += p.length;
+  }
+  return all;
 }
 
 function streamOf(parts: Uint8Array[]): ReadableStream<Uint8Array> {
