@@ -66,6 +66,12 @@ export async function runScript(db: Pick<Client, 'query'>, statements: ReadonlyA
   return results;
 }
 
+/** What a decidedTransaction answers, and the statements it commits with. */
+export interface Decision<T> {
+  value: T;
+  writes: ReadonlyArray<Statement | string>;
+}
+
 /**
  * A transaction in two round trips: BEGIN with `opening` (a row lock and what
  * the decision needs), then the statements `decide` answers from their
@@ -74,7 +80,7 @@ export async function runScript(db: Pick<Client, 'query'>, statements: ReadonlyA
 export async function decidedTransaction<T>(
   db: Pick<Client, 'query'>,
   opening: ReadonlyArray<Statement | string>,
-  decide: (opened: StatementResult[]) => Promise<{ value: T; writes: ReadonlyArray<Statement | string> }> | { value: T; writes: ReadonlyArray<Statement | string> },
+  decide: (opened: StatementResult[]) => Decision<T> | Promise<Decision<T>>,
 ): Promise<T> {
   try {
     const [, ...opened] = await runScript(db, ['BEGIN', ...opening]);

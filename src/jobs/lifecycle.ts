@@ -109,11 +109,20 @@ function lockJob(jobId: string): Statement[] {
   return [{ text: LOCK_TIMEOUT }, { text: 'SELECT * FROM load_jobs WHERE job_id = $1 FOR UPDATE', values: [jobId] }];
 }
 
-/** The job lockJob's statements answered (`opened` starting with their results), or null. */
-function lockedJob(opened: StatementResult[]): Job | null {
+/** The job lockJob's statements answered (`opened` starts with their results), or null, and the results after them. */
+function lockedJob(opened: StatementResult[]): { job: Job | null; rest: StatementResult[] } {
   const row = opened[1]?.rows[0];
-  return row ? toJob(row) : null;
+  return { job: row ? toJob(row) : null, rest: opened.slice(2) };
 }
+
+/** Why a transition from `state` is refused for the locked `job`: it is gone or superseded, or in another state. */
+function refusalOf(job: Job | null, state: JobState): Refusal | null {
+  if (!job || job.state === 'superseded') return 'superseded';
+  return job.state === state ? null : 'conflict';
+}
+
+/** A decision that writes nothing. */
+const refused = (value: Refusal) => ({ value, writes: [] });
 
 /**
  * Records a new upload and supersedes the older jobs still running for the
@@ -160,13 +169,13 @@ export type Refusal = 'superseded' | 'conflict';
  * one is superseded); older running ones are superseded by this one.
  */
 export async function claimPackage(db: Client, jobId: string, packageId: string): Promise<Refusal | null> {
-  return decidedTransaction(db, [...lockJob(jobId), newerJob(jobId, packageId)], (opened) => {
-    const job = lockedJob(opened);
-    if (!job || job.state === 'superseded') return { value: 'superseded' as const, writes: [] };
-    if (job.state !== 'queued') return { value: 'conflict' as const, writes: [] };
-    if ((opened[2]?.rows.length ?? 0) > 0) {
+  return decidedTransaction<Refusal | null>(db, [...lockJob(jobId), newerJob(jobId, packageId)], (opened) => {
+    const { job, rest: [newer] } = lockedJob(opened);
+    const refusal = refusalOf(job, 'queued');
+    if (refusal) return refused(refusal);
+    if ((newer?.rows.length ?? 0) > 0) {
       return {
-        value: 'superseded' as const,
+        value: 'superseded',
         writes: [{ text: `UPDATE load_jobs SET state = 'superseded', error = $2, updated_at = now() WHERE job_id = $1`, values: [jobId, SUPERSEDED] }],
       };
     }
@@ -213,10 +222,9 @@ export interface LoadStart {
 
 /** queued -> loading: the staging table is created and the plan stored, together. */
 export async function beginLoading(db: Client, jobId: string, start: LoadStart): Promise<Refusal | null> {
-  return decidedTransaction(db, lockJob(jobId), (opened) => {
-    const job = lockedJob(opened);
-    if (!job || job.state === 'superseded') return { value: 'superseded' as const, writes: [] };
-    if (job.state !== 'queued') return { value: 'conflict' as const, writes: [] };
+  return decidedTransaction<Refusal | null>(db, lockJob(jobId), (opened) => {
+    const refusal = refusalOf(lockedJob(opened).job, 'queued');
+    if (refusal) return refused(refusal);
     return {
       value: null,
       writes: [
@@ -328,11 +336,11 @@ function pruneHistory(jobId: string, keep: number): Statement {
  */
 export async function commitLoad(db: Client, job: Job, swap: Statement[], keep: number): Promise<Refusal | null> {
   // Two claims that raced: the newer job wins here too (newerJob of the package the job claimed).
-  return decidedTransaction(db, [...lockJob(job.jobId), newerJob(job.jobId, null)], (opened) => {
-    const locked = lockedJob(opened);
-    if (!locked || locked.state === 'superseded') return { value: 'superseded' as const, writes: [] };
-    if (locked.state !== 'loading' || locked.byteOffset !== job.byteOffset) return { value: 'conflict' as const, writes: [] };
-    if ((opened[2]?.rows.length ?? 0) > 0) return { value: 'superseded' as const, writes: [] };
+  return decidedTransaction<Refusal | null>(db, [...lockJob(job.jobId), newerJob(job.jobId, null)], (opened) => {
+    const { job: locked, rest: [newer] } = lockedJob(opened);
+    const refusal = refusalOf(locked, 'loading') ?? (locked?.byteOffset !== job.byteOffset ? 'conflict' : null);
+    if (refusal) return refused(refusal);
+    if ((newer?.rows.length ?? 0) > 0) return refused('superseded');
     return {
       value: null,
       writes: [
@@ -355,15 +363,14 @@ export interface UnchangedWrite {
  * trips (its own, as commitLoad's).
  */
 export async function commitUnchanged(db: Client, jobId: string, previous: Job, change: UnchangedWrite, keep: number): Promise<Refusal | null> {
-  const locking = lockJob(jobId);
-  return decidedTransaction(db, [...locking, ...change.read], (opened) => {
-    const locked = lockedJob(opened);
-    if (!locked || locked.state === 'superseded') return { value: 'superseded' as const, writes: [] };
-    if (locked.state !== 'queued') return { value: 'conflict' as const, writes: [] };
+  return decidedTransaction<Refusal | null>(db, [...lockJob(jobId), ...change.read], (opened) => {
+    const { job, rest } = lockedJob(opened);
+    const refusal = refusalOf(job, 'queued');
+    if (refusal) return refused(refusal);
     return {
       value: null,
       writes: [
-        ...change.write(opened.slice(locking.length)),
+        ...change.write(rest),
         {
           text: `UPDATE load_jobs SET state = 'done', descriptor_hash = $2, data_etag = $3, resource_url = $4,
        target_table = $5, rows_loaded = $6, content_length = p.content_length, byte_offset = p.byte_offset,

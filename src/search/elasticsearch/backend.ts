@@ -6,17 +6,12 @@ import type { Config } from '../../config.ts';
 import type { PackageStats, SearchBackend, SearchHit, SearchQuery, SearchResult, SearchResultStream } from '../types.ts';
 import { EsError } from './client.ts';
 import { target, targetFromConfig, type EsTarget } from './index.ts';
-import { openHits } from './hits-stream.ts';
+import { noHits, openHits, totalOf } from './hits-stream.ts';
 import { searchBody, statsBody } from './query.ts';
 
-interface SearchResponse {
-  hits: { total: { value: number } | number; hits: Array<{ _source: Record<string, unknown> }> };
+/** What /package/stats reads of its `_search` answer besides the total. */
+interface StatsResponse {
   aggregations?: { num_records?: { value: number | null }; num_countries?: { value: number | null } };
-}
-
-function totalOf(res: SearchResponse): number {
-  const t = res.hits.total;
-  return typeof t === 'number' ? t : t.value;
 }
 
 const missingIndex = (err: unknown): boolean => err instanceof EsError && err.type === 'index_not_found_exception';
@@ -56,7 +51,7 @@ export async function searchIndexStream(t: EsTarget, query: SearchQuery): Promis
     });
     return res.body;
   } catch (err) {
-    if (missingIndex(err)) return { hitsJson: streamOfText('[]'), total: 0 };
+    if (missingIndex(err)) return { hitsJson: noHits(), total: 0 };
     throw err;
   }
 }
@@ -67,15 +62,11 @@ export async function searchIndex(t: EsTarget, query: SearchQuery): Promise<Sear
   return { hits: JSON.parse(await new Response(hitsJson).text()) as SearchHit[], total };
 }
 
-function streamOfText(text: string): ReadableStream<Uint8Array> {
-  return new Response(text).body as ReadableStream<Uint8Array>;
-}
-
 /** Stats over what anonymous users may see; zeros for a missing index. */
 export async function statsIndex(t: EsTarget): Promise<PackageStats> {
   try {
     const req = statsRequest(t.index);
-    const res = await t.client.request<SearchResponse>(req.method, req.path, { body: req.body });
+    const res = await t.client.request<StatsResponse>(req.method, req.path, { body: req.body });
     return {
       num_packages: totalOf(res.body),
       num_records: Math.round(res.body.aggregations?.num_records?.value ?? 0),

@@ -137,16 +137,14 @@ export class HitsScanner {
 
   /** The answer before the list, closed after an empty list. */
   private headText(last: Uint8Array): string {
-    const decoder = new TextDecoder();
-    let text = '';
-    for (const part of this.prefix) text += decoder.decode(part, { stream: true });
-    text += decoder.decode(last);
+    this.prefix.push(last);
+    const text = this.wholeText();
     this.prefix.length = 0;
     // Open here: the answer's object and its `hits` object.
     return `${text}[]}}`;
   }
 
-  /** What was read, as text, when the answer ended before any hit list (it is then small). */
+  /** What was read before any hit list, as text (when the answer has no list, all of it; it is then small). */
   wholeText(): string {
     const decoder = new TextDecoder();
     let text = '';
@@ -159,7 +157,8 @@ interface Head {
   hits?: { total?: { value?: number } | number };
 }
 
-function totalOf(head: unknown): number {
+/** `hits.total` of a `_search` answer: a number (ES 6) or `{value}` (ES 7+, OpenSearch). */
+export function totalOf(head: unknown): number {
   const t = (head as Head | null)?.hits?.total;
   const n = typeof t === 'number' ? t : t?.value;
   if (typeof n !== 'number') throw new Error('search index: the answer has no hits.total');
@@ -181,8 +180,7 @@ export async function openHits(body: ReadableStream<Uint8Array>): Promise<{ tota
       const { done, value } = await reader.read();
       if (done) {
         // No hit list at all: a small answer; its total, and no hits.
-        const total = totalOf(JSON.parse(scanner.wholeText()));
-        return { total, sources: streamOf([OPEN_LIST, CLOSE_LIST]) };
+        return { total: totalOf(JSON.parse(scanner.wholeText())), sources: noHits() };
       }
       scanner.push(value, pending);
     }
@@ -241,10 +239,12 @@ function joined(parts: Uint8Array[]): Uint8Array {
   return all;
 }
 
-function streamOf(parts: Uint8Array[]): ReadableStream<Uint8Array> {
+/** The stream of an empty hit list. */
+export function noHits(): ReadableStream<Uint8Array> {
   return new ReadableStream({
     start(controller) {
-      for (const p of parts) controller.enqueue(p);
+      controller.enqueue(OPEN_LIST);
+      controller.enqueue(CLOSE_LIST);
       controller.close();
     },
   });
