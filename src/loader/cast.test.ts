@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CastError, castsToPlainText, compileDatePattern, createRowCaster, partialCodeChains, valueCaster } from './cast';
+import { CastError, castsToPlainText, castsToRowText, compileDatePattern, createRowCaster, KNOWN_TYPES, partialCodeChains, valueCaster } from './cast';
 import type { Field, FdpModel } from './types';
 
 const f = (type: string, extra: Partial<Field> = {}): Field => ({ name: 'v', type, ...extra });
@@ -189,5 +189,24 @@ describe('castsToPlainText', () => {
 
   it.each(['string', 'any', 'object', 'array', 'geojson', 'duration', 'geopoint', 'yearmonth'])('%s values are escaped', (type) => {
     expect(castsToPlainText(type)).toBe(false);
+  });
+});
+
+describe('castsToRowText', () => {
+  // COPY skips escaping these in a row whose CSV text has no special character, so the cast must keep the text as it is.
+  it.each(['string', 'any', 'duration', 'geopoint', 'yearmonth'])('%s values are the CSV text as it is', (type) => {
+    expect(castsToRowText(type)).toBe(true);
+    const cast = valueCaster({ name: 'f', type } as Field);
+    for (const v of ['x', ' padded ', 'P1Y2M', '12.5,-3.25', '2014-03', 'Jöhn €']) expect(cast(v)).toBe(v);
+  });
+
+  it.each(['object', 'array', 'geojson'])('%s values are re-serialised, so always checked', (type) => {
+    expect(castsToRowText(type)).toBe(false);
+    expect(castsToPlainText(type)).toBe(false);
+  });
+
+  it('every known type is plain, the row text, or checked JSON', () => {
+    const json = new Set(['object', 'array', 'geojson']);
+    for (const type of KNOWN_TYPES) expect(castsToPlainText(type) || castsToRowText(type) || json.has(type), type).toBe(true);
   });
 });

@@ -387,6 +387,17 @@ export function castsToPlainText(type: string): boolean {
   return PLAIN_TYPES.has(type);
 }
 
+/** Types whose cast value is the CSV's text as it is (JSON types are re-serialised, numbers and dates may be rewritten). */
+const ROW_TEXT_TYPES = new Set(['string', 'yearmonth', 'duration', 'geopoint', 'any']);
+
+/**
+ * Whether values of `type` are the row's own text (or parts of it, as legacy
+ * partial codes are), so they need no escaping when the row's text needs none.
+ */
+export function castsToRowText(type: string): boolean {
+  return ROW_TEXT_TYPES.has(type);
+}
+
 /** Table Schema types the loader knows (anything else is rejected by descriptor validation). */
 export const KNOWN_TYPES = new Set([
   'string', 'number', 'integer', 'boolean', 'date', 'datetime', 'time', 'year', 'yearmonth', 'duration',
