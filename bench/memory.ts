@@ -107,7 +107,7 @@ async function child(): Promise<void> {
   const flush = (): void => {
     if (batch.length === 0) return;
     // Same encoding as copyRows: COPY text, then its UTF-8 bytes.
-    const data = Buffer.from(copyText(batch, plan.copyPlain), 'utf8');
+    const data = Buffer.from(copyText(batch, batch.map(() => plan.copyPlain)), 'utf8');
     if (retain) retained.push(batch);
     batch = [];
     copyBytes += data.length;

@@ -56,6 +56,7 @@ export default {
     const parser = new CsvParser(pkg.resource.dialect, pkg.resource.encoding);
     let castRow: ((values: string[], row: number) => Array<string | null>) | null = null;
     let batch: Array<Array<string | null>> = [];
+    let masks: Array<readonly boolean[]> = [];
     let count = 0;
     let bytes = 0;
     const take = (parsed: ParsedRow[]): void => {
@@ -66,9 +67,11 @@ export default {
         const row = castRow(r.fields, r.row);
         if (stage === 'copy') {
           batch.push(row);
+          masks.push(r.plain ? plan.copyPlainInPlainRow : plan.copyPlain);
           if (batch.length >= 5000) {
-            bytes += ENCODER.encode(copyText(batch, plan.copyPlain)).length;
+            bytes += ENCODER.encode(copyText(batch, masks)).length;
             batch = [];
+            masks = [];
           }
         }
       }
@@ -81,12 +84,12 @@ export default {
       });
       if (stage === 'read') return Response.json({ rows, reads, bytesRead });
       take(parser.end());
-      if (batch.length) bytes += ENCODER.encode(copyText(batch, plan.copyPlain)).length;
+      if (batch.length) bytes += ENCODER.encode(copyText(batch, masks)).length;
       return Response.json({ rows: count, bytes, reads });
     }
     for (const chunk of chunks) take(parser.push(chunk));
     take(parser.end());
-    if (batch.length) bytes += ENCODER.encode(copyText(batch, plan.copyPlain)).length;
+    if (batch.length) bytes += ENCODER.encode(copyText(batch, masks)).length;
     return Response.json({ rows: count, bytes });
   },
 };

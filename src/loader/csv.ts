@@ -21,7 +21,22 @@ export interface ParsedRow {
    * encoding (its fields are then decoded with replacement characters).
    */
   encodingError?: string;
+  /**
+   * The row's text holds no backslash, tab, CR or LF inside its fields, so a
+   * value taken from it as it is needs no COPY text escaping. Set only where
+   * it is cheap to know (rows found by the native searches); absent means
+   * "not known".
+   */
+  plain?: boolean;
 }
+
+/**
+ * Takes a complete data row as bytes, before it is decoded: b[start, stop)
+ * (`quoted`: it holds a quote character), its 1-based number and the offset
+ * after its line terminator. Returns false to leave the row, and the rest of
+ * the push, to be parsed as usual.
+ */
+export type RowTaker = (b: Uint8Array, start: number, stop: number, quoted: boolean, row: number, end: number) => boolean;
 
 /** A file that is not parseable CSV; `row` is the 1-based data row (0 = header). */
 export class CsvError extends Error {
@@ -70,6 +85,11 @@ const DECODE_GROUP_BYTES = 64 * 1024;
 const LF = 0x0a;
 const CR = 0x0d;
 const SPACE = 0x20;
+const TAB = 0x09;
+
+/** Flags of a row found by scanFast: it needs the quote-aware splitter; a line feed is inside its quotes. */
+const ROW_COMPLEX = 1;
+const ROW_LF_IN_QUOTES = 2;
 
 const enum State {
   FieldStart,
@@ -126,6 +146,10 @@ export class CsvParser {
   private fast: boolean;
   /** scanFast: inside a quoted field at scanPos. */
   private inQuotes = false;
+  /** Offered the rows found by native searches before they are decoded (see setRowTaker). */
+  private taker: RowTaker | null = null;
+  /** scanFast: the unfinished row has a line feed inside quotes. */
+  private lfInQuotes = false;
 
   constructor(dialect: CsvDialect = DEFAULT_DIALECT, encoding = 'utf-8', options: CsvParserOptions = {}) {
     if (!isSupportedEncoding(encoding)) {
@@ -159,6 +183,16 @@ export class CsvParser {
     // Only without an escape character: then whether a line break ends the row
     // depends on the quotes before it alone (see scanFast).
     this.fast = (options.fastScan ?? true) && this.escape === -1;
+  }
+
+  /**
+   * From the next push on, complete data rows found by the native searches
+   * are first offered to `taker`; the rows it takes are not returned by push.
+   * The rows of a push after one it leaves are all parsed as usual, so rows
+   * stay in file order across the two ways.
+   */
+  setRowTaker(taker: RowTaker | null): void {
+    this.taker = taker;
   }
 
   /** Parses the rows completed by `chunk`; a trailing partial row is kept for the next call. */
@@ -233,7 +267,8 @@ export class CsvParser {
     let i = this.scanPos;
     let inQuotes = this.inQuotes;
     let quoted = this.complex;
-    // Complete rows of this push (start, stop, termEnd, complex), emitted together.
+    let lfInQuotes = this.lfInQuotes;
+    // Complete rows of this push (start, stop, termEnd, flags: see ROW_*), emitted together.
     const found: number[] = [];
 
     // Next quote / CR at or after a position, cached: searching again for every
@@ -242,6 +277,11 @@ export class CsvParser {
     const quoteFrom = (from: number): number => {
       if (nextQuote === -2 || (nextQuote !== -1 && nextQuote < from)) nextQuote = b.indexOf(quote, from);
       return nextQuote;
+    };
+    let nextLf = -2;
+    const lfFrom = (from: number): number => {
+      if (nextLf === -2 || (nextLf !== -1 && nextLf < from)) nextLf = b.indexOf(LF, from);
+      return nextLf;
     };
     let nextCr = -2;
     const crFrom = (from: number): number => {
@@ -262,6 +302,8 @@ export class CsvParser {
           i = q === -1 ? n : q;
           break;
         }
+        const lf = lfFrom(i);
+        if (lf !== -1 && lf < q) lfInQuotes = true;
         if (doubleQuote && b[q + 1] === quote) {
           i = q + 2;
           continue;
@@ -270,7 +312,7 @@ export class CsvParser {
         i = q + 1;
         continue;
       }
-      const lf = b.indexOf(LF, i);
+      const lf = lfFrom(i);
       const q = quoteFrom(i);
       if (q !== -1 && (lf === -1 || q < lf)) {
         quoted = true;
@@ -289,10 +331,11 @@ export class CsvParser {
         this.emitFound(rows, b, found);
         return this.toByteLoop(rows, b, rowStart, final);
       }
-      found.push(rowStart, stop, lf + 1, quoted || skipSpace ? 1 : 0);
+      found.push(rowStart, stop, lf + 1, (quoted || skipSpace ? ROW_COMPLEX : 0) | (lfInQuotes ? ROW_LF_IN_QUOTES : 0));
       rowStart = lf + 1;
       i = rowStart;
       quoted = false;
+      lfInQuotes = false;
     }
 
     this.emitFound(rows, b, found);
@@ -313,6 +356,7 @@ export class CsvParser {
     }
     this.inQuotes = inQuotes;
     this.complex = quoted;
+    this.lfInQuotes = lfInQuotes;
     this.keepUnfinished(b, rowStart, i);
     return rows;
   }
@@ -325,6 +369,7 @@ export class CsvParser {
     this.scanPos = 0;
     this.state = State.FieldStart;
     this.complex = false;
+    this.lfInQuotes = false;
     const rest = this.scan(final);
     return rows.length ? rows.concat(rest) : rest;
   }
@@ -432,30 +477,53 @@ export class CsvParser {
   }
 
   /**
-   * Emits rows found by scanFast (flat: start, stop, termEnd, complex). The
+   * Emits rows found by scanFast (flat: start, stop, termEnd, flags). The
    * bytes of up to DECODE_GROUP_BYTES of rows are decoded in one call; when
    * every byte became one character (ASCII UTF-8, or a single-byte encoding)
    * each row is a slice of that text, else each row of the group is decoded
    * on its own (which also names a row with bad bytes). Groups stay under
-   * V8's large-object size, so their strings die young.
+   * V8's large-object size, so their strings die young. Whether a row is
+   * `plain` comes from two native searches per group (backslash, tab) and the
+   * scan's flags: its rows hold no CR (those go to the byte loop) and a line
+   * feed only inside quotes.
    */
   private emitFound(rows: ParsedRow[], b: Uint8Array, found: number[]): void {
-    for (let g = 0; g < found.length; ) {
+    let g = 0;
+    const taker = this.taker;
+    if (taker && !this.wantHeader && rows.length === 0) {
+      for (; g < found.length; g += 4) {
+        const start = found[g] as number;
+        const stop = found[g + 1] as number;
+        if (stop === start) continue; // blank line
+        const row = this.rowNumber + 1;
+        if (!taker(b, start, stop, ((found[g + 3] as number) & ROW_COMPLEX) !== 0, row, this.bufOffset + (found[g + 2] as number))) break;
+        this.rowNumber = row;
+      }
+    }
+    for (; g < found.length; ) {
       const from = found[g] as number;
       let end = g + 4;
       while (end < found.length && (found[end + 1] as number) - from <= DECODE_GROUP_BYTES) end += 4;
       const to = found[end - 3] as number;
+      const group = b.subarray(from, to);
       let text: string | undefined;
       try {
-        const decoded = this.decoder.decode(b.subarray(from, to));
+        const decoded = this.decoder.decode(group);
         if (decoded.length === to - from) text = decoded;
       } catch {
         text = undefined;
       }
+      // A tab is a field's character unless it is the delimiter; then only a quoted row can hold one.
+      const noBackslash = group.indexOf(0x5c) === -1;
+      const tabDelimited = this.delim === TAB;
+      const noTab = tabDelimited || group.indexOf(TAB) === -1;
       for (let k = g; k < end; k += 4) {
         const start = found[k] as number;
         const stop = found[k + 1] as number;
-        this.emit(rows, b, start, stop, found[k + 2] as number, found[k + 3] === 1, text?.slice(start - from, stop - from));
+        const flags = found[k + 3] as number;
+        const complex = (flags & ROW_COMPLEX) !== 0;
+        const plain = noBackslash && noTab && (flags & ROW_LF_IN_QUOTES) === 0 && !(tabDelimited && complex);
+        this.emit(rows, b, start, stop, found[k + 2] as number, complex, text?.slice(start - from, stop - from), plain);
       }
       g = end;
     }
@@ -470,6 +538,7 @@ export class CsvParser {
     termEnd: number,
     complex: boolean,
     decoded?: string,
+    plain = false,
   ): void {
     if (stop === start) return; // blank line: skipped, as the original's reader did
     const rowNo = this.wantHeader ? 0 : this.rowNumber + 1;
@@ -500,6 +569,7 @@ export class CsvParser {
     }
     const row: ParsedRow = { fields, end: this.bufOffset + termEnd, row: rowNo };
     if (encodingError !== undefined) row.encodingError = encodingError;
+    else if (plain) row.plain = true;
     rows.push(row);
   }
 

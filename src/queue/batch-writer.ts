@@ -14,7 +14,8 @@
 import type { Client } from '@neondatabase/serverless';
 import { transaction } from '../db/client.ts';
 import { checkpointSql, isCheckpointMoved } from '../jobs/checkpoint.ts';
-import { copyRows } from './copy-in.ts';
+import { CopyBuffer } from '../loader/copy-bytes.ts';
+import { copyLine, copyRows } from './copy-in.ts';
 import { CheckpointConflictError } from './errors.ts';
 import type { PreparedLoad } from './plan.ts';
 
@@ -44,12 +45,29 @@ export interface BatchWriterOptions {
   committed: (at: Position) => Promise<void>;
 }
 
+/** A batch cut and not yet sent: its COPY bytes (or, with unnest, its rows) and where it leaves the checkpoint. */
+interface Sealed {
+  data: Uint8Array | null;
+  rows: Array<Array<string | null>>;
+  to: Position;
+}
+
+const ENCODER = new TextEncoder();
+
 export class BatchWriter {
+  /** With unnest: the rows added and not yet cut into a batch. */
   private rows: Array<Array<string | null>> = [];
+  /** With COPY: the batch's bytes so far; rows added as text wait in `lines` until bytes follow or the batch is cut. */
+  private copy: CopyBuffer | null;
+  private lines: string[] = [];
+  private count = 0;
   /** Byte offset after the last row added. */
   private end: number;
+  /** Where the last batch cut will leave the checkpoint. */
+  private cut: Position;
   /** Where the last batch sent will leave the checkpoint. */
   private sent: Position;
+  private sealed: Sealed[] = [];
   private readonly inFlight: Array<Promise<void>> = [];
   /** The first failed write: nothing more is sent after it (it could not commit anyway). */
   private failure: { error: unknown } | null = null;
@@ -63,11 +81,13 @@ export class BatchWriter {
   constructor(private readonly options: BatchWriterOptions) {
     this.end = options.start.offset;
     this.sent = { ...options.start };
+    this.cut = { ...options.start };
+    this.copy = options.method === 'copy' ? new CopyBuffer() : null;
   }
 
-  /** Rows added and not yet sent. */
+  /** Rows added and not yet cut into a batch. */
   get pending(): number {
-    return this.rows.length;
+    return this.count;
   }
 
   /** Where the checkpoint will be once everything sent has committed. */
@@ -75,41 +95,70 @@ export class BatchWriter {
     return this.sent;
   }
 
-  /** Adds one cast row that ends at byte `end` of the file. */
-  add(row: Array<string | null>, end: number): void {
-    this.rows.push(row);
+  /** Adds one cast row that ends at byte `end` of the file; `plainText` as ParsedRow.plain. */
+  add(row: Array<string | null>, end: number, plainText = false): void {
+    const { plan } = this.options;
+    if (this.copy) this.lines.push(copyLine(row, plainText ? plan.copyPlainInPlainRow : plan.copyPlain));
+    else this.rows.push(row);
+    this.count++;
     this.end = end;
   }
 
-  /** Drops the rows added and not yet sent (a load that met bad data writes no more). */
-  discard(): void {
-    this.rows = [];
-    this.end = this.sent.offset;
+  /**
+   * With COPY: the buffer the next row's COPY line is written into (by a
+   * row transcoder), then announced with `added`; null with unnest.
+   */
+  buffer(): CopyBuffer | null {
+    if (this.copy && this.lines.length > 0) this.encodeLines(this.copy);
+    return this.copy;
   }
 
-  /** Sends the rows added so far as one batch (waiting while two are in flight). */
-  async flush(): Promise<void> {
-    if (this.rows.length === 0) return;
-    const rows = this.rows;
+  /** A row written into `buffer()` that ends at byte `end`; cuts a batch once `batchRows` are pending. */
+  added(end: number, batchRows: number): void {
+    this.count++;
+    this.end = end;
+    if (this.count >= batchRows) this.seal();
+  }
+
+  /** Drops the rows added and the batches cut and not yet sent (a load that met bad data writes no more). */
+  discard(): void {
     this.rows = [];
-    const from = this.sent.offset;
-    const to: Position = { offset: this.end, rows: this.sent.rows + rows.length };
-    const waitFrom = Date.now();
-    while (this.inFlight.length >= MAX_IN_FLIGHT) await this.inFlight.shift();
-    this.waitedMs += Date.now() - waitFrom;
-    if (this.failure) throw this.failure.error;
-    const write = this.write(rows, checkpointSql(this.options.jobId, from, to.offset, to.rows)).then(
-      () => this.options.committed(to),
-      (error: unknown) => {
-        this.failure ??= { error };
-        throw error;
-      },
-    );
-    write.catch(() => undefined); // awaited in order by settle(); not an unhandled rejection meanwhile
-    this.inFlight.push(write);
-    this.sent = to;
-    this.sends++;
-    this.lastSentAt = Date.now();
+    this.lines = [];
+    if (this.copy) this.copy = new CopyBuffer();
+    this.count = 0;
+    this.sealed = [];
+    this.end = this.sent.offset;
+    this.cut = { ...this.sent };
+  }
+
+  /** Sends the rows added so far as one batch, after the batches cut before (waiting while MAX_IN_FLIGHT are in flight). */
+  async flush(): Promise<void> {
+    this.seal();
+    await this.sendSealed();
+  }
+
+  /** Sends the batches cut and not yet sent, in order. */
+  async sendSealed(): Promise<void> {
+    for (let batch = this.sealed.shift(); batch; batch = this.sealed.shift()) {
+      const from = this.sent.offset;
+      const waitFrom = Date.now();
+      while (this.inFlight.length >= MAX_IN_FLIGHT) await this.inFlight.shift();
+      this.waitedMs += Date.now() - waitFrom;
+      if (this.failure) throw this.failure.error;
+      const to = batch.to;
+      const write = this.write(batch, checkpointSql(this.options.jobId, from, to.offset, to.rows)).then(
+        () => this.options.committed(to),
+        (error: unknown) => {
+          this.failure ??= { error };
+          throw error;
+        },
+      );
+      write.catch(() => undefined); // awaited in order by settle(); not an unhandled rejection meanwhile
+      this.inFlight.push(write);
+      this.sent = to;
+      this.sends++;
+      this.lastSentAt = Date.now();
+    }
   }
 
   /** Sends what is left and waits until every batch has committed (the first error is thrown). */
@@ -123,21 +172,42 @@ export class BatchWriter {
     await Promise.allSettled(this.inFlight);
   }
 
-  private async write(rows: Array<Array<string | null>>, checkpoint: string): Promise<void> {
+  /** Cuts the rows pending into a batch to send. */
+  private seal(): void {
+    if (this.count === 0) return;
+    const to: Position = { offset: this.end, rows: this.cut.rows + this.count };
+    let data: Uint8Array | null = null;
+    if (this.copy) {
+      if (this.lines.length > 0) this.encodeLines(this.copy);
+      data = this.copy.view();
+      // The next batch starts with room for one like this one.
+      this.copy = new CopyBuffer(Math.ceil(data.length * 1.1) + 1024);
+    }
+    this.sealed.push({ data, rows: this.rows, to });
+    this.rows = [];
+    this.count = 0;
+    this.cut = to;
+  }
+
+  /** Appends the text rows' lines to the COPY bytes (one encoding for a run of them). */
+  private encodeLines(into: CopyBuffer): void {
+    into.append(ENCODER.encode(this.lines.join('')));
+    this.lines = [];
+  }
+
+  private async write(batch: Sealed, checkpoint: string): Promise<void> {
     const { db, plan } = this.options;
     try {
-      if (this.options.method === 'copy') {
-        await copyRows(db, plan.copySql, rows, { before: ['BEGIN', checkpoint], after: ['COMMIT'], plain: plan.copyPlain }).catch(
-          async (err: unknown) => {
-            // A failed message leaves its transaction aborted (transaction() rolls back the other path itself).
-            await db.query('ROLLBACK').catch(() => undefined);
-            throw err;
-          },
-        );
+      if (batch.data) {
+        await copyRows(db, plan.copySql, batch.data, { before: ['BEGIN', checkpoint], after: ['COMMIT'] }).catch(async (err: unknown) => {
+          // A failed message leaves its transaction aborted (transaction() rolls back the other path itself).
+          await db.query('ROLLBACK').catch(() => undefined);
+          throw err;
+        });
       } else {
         await transaction(db, async () => {
           await db.query(checkpoint);
-          await db.query(plan.insertSql, plan.toColumns(rows));
+          await db.query(plan.insertSql, plan.toColumns(batch.rows));
         });
       }
     } catch (err) {

@@ -20,9 +20,14 @@ describe('COPY text format', () => {
     expect(copyText([['1', 'a', null], ['2', 'b\tc', '']])).toBe('1\ta\t\\N\n2\tb\\tc\t\n');
   });
 
-  it('skips the escape check only for columns marked plain', () => {
-    const rows = [['12', 'x\ty', null]];
-    expect(copyText(rows, [true, false, true])).toBe('12\tx\\ty\t\\N\n');
-    expect(copyText(rows, [false, false, false])).toBe('12\tx\\ty\t\\N\n');
+  it('skips the escape check only for the columns marked plain in each row', () => {
+    const rows = [['12', 'x\ty', null], ['13', 'a\tb', 'c\\d']];
+    expect(copyText(rows, [[true, false, true], [true, false, false]])).toBe('12\tx\\ty\t\\N\n13\ta\\tb\tc\\\\d\n');
+    // A column marked plain is written as it is: the mark is a promise the caller keeps.
+    expect(copyText(rows, [[true, false, true], [true, true, true]])).toBe('12\tx\\ty\t\\N\n13\ta\tb\tc\\d\n');
+  });
+
+  it('writes nothing for no rows', () => {
+    expect(copyText([])).toBe('');
   });
 });

@@ -33,36 +33,39 @@ export function copyValue(value: string | null): string {
   return needsEscape(value) ? value.replace(SPECIAL, (c) => ESCAPED[c] as string) : value;
 }
 
+const NO_MASK: readonly boolean[] = [];
+
 /**
- * COPY text-format lines for rows of text values (one string for the whole
- * batch). Columns marked in `plain` are known to need no escaping (numbers,
- * dates: see castsToPlainText) and are not checked.
+ * The COPY text-format line of one row of text values, with its line feed.
+ * `plain` marks the columns known to need no escaping (numbers and dates,
+ * see castsToPlainText; text taken as it is from a CSV row without special
+ * characters, see ParsedRow.plain): they are not checked.
  */
-export function copyText(rows: ReadonlyArray<ReadonlyArray<string | null>>, plain: readonly boolean[] = []): string {
-  let out = '';
-  for (const row of rows) {
-    const last = row.length - 1;
-    for (let i = 0; i <= last; i++) {
-      const v = row[i] ?? null;
-      out += (plain[i] && v !== null ? v : copyValue(v)) + (i < last ? '\t' : '\n');
-    }
+export function copyLine(row: ReadonlyArray<string | null>, plain: readonly boolean[] = NO_MASK): string {
+  const values = new Array<string>(row.length);
+  for (let i = 0; i < row.length; i++) {
+    const v = row[i] ?? null;
+    values[i] = v === null ? '\\N' : plain[i] ? v : copyValue(v);
   }
-  return out;
+  return values.join('\t') + '\n';
 }
 
-const ENCODER = new TextEncoder();
+/** COPY text for rows (one string), `plain[r]` as copyLine's `plain` for row r. */
+export function copyText(rows: ReadonlyArray<ReadonlyArray<string | null>>, plain: ReadonlyArray<readonly boolean[]> = []): string {
+  let out = '';
+  for (let r = 0; r < rows.length; r++) out += copyLine(rows[r] as ReadonlyArray<string | null>, plain[r]);
+  return out;
+}
 
 /** Largest CopyData message sent at once. */
 const CHUNK_BYTES = 256 * 1024;
 
-/** How a batch is sent: statements in the same simple-protocol message as the COPY, and plain columns. */
+/** How a batch is sent: statements in the same simple-protocol message as the COPY. */
 export interface CopyOptions {
   /** Before the COPY (e.g. BEGIN and a checkpoint check). No parameters: literals only. */
   before?: string[];
   /** After the COPY (e.g. COMMIT). */
   after?: string[];
-  /** Columns that need no escaping (see copyText). */
-  plain?: readonly boolean[];
 }
 
 /** What a client's pipeline knows: its connection (once one batch was submitted) and its batches awaiting their answer. */
@@ -102,7 +105,8 @@ function canWriteAhead(db: Client, pipeline: Pipeline): boolean {
 }
 
 /**
- * Runs `copySql` (a `COPY … FROM STDIN` statement) with `rows` as its data,
+ * Runs `copySql` (a `COPY … FROM STDIN` statement) with `bytes` (COPY text
+ * format, see copyText and src/loader/copy-bytes.ts) as its data,
  * with the `before`/`after` statements in the same Query message, and sends the data
  * at once instead of waiting for the server's CopyInResponse: a batch is one
  * round trip, which matters because replies are only read when the busy
@@ -118,11 +122,10 @@ function canWriteAhead(db: Client, pipeline: Pipeline): boolean {
 export function copyRows(
   db: Client,
   copySql: string,
-  rows: ReadonlyArray<ReadonlyArray<string | null>>,
+  bytes: Uint8Array,
   options: CopyOptions = {},
 ): Promise<void> {
-  // TextEncoder is native; the driver wants a Buffer, which wraps the bytes without a copy.
-  const bytes = ENCODER.encode(copyText(rows, options.plain));
+  // The driver wants a Buffer, which wraps the bytes without a copy.
   let data: Buffer | null = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const text = [...(options.before ?? []), copySql, ...(options.after ?? [])].join(';\n');
   let pipeline = PIPELINES.get(db);

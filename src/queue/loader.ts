@@ -43,6 +43,7 @@ import {
   type Refusal,
 } from '../jobs/lifecycle.ts';
 import { CastError, headerIndexes, type RowChecker } from '../loader/cast.ts';
+import type { CopyBuffer } from '../loader/copy-bytes.ts';
 import { CsvError, CsvParser, type ParsedRow } from '../loader/csv.ts';
 import {
   addErrors,
@@ -348,7 +349,8 @@ async function loadChunk(run: Run): Promise<ChunkOutcome> {
     first = await opened.reader.read();
     dialect = (await fixDialect(run, plan, first)).dialect;
   }
-  const parser = new CsvParser(dialect, job.plan.encoding, {
+  const encoding = job.plan.encoding;
+  const parser = new CsvParser(dialect, encoding, {
     startOffset: job.byteOffset,
     rowsBefore: validation ? validation.rows : job.rowsLoaded,
     // Rows of the wrong width or with bad bytes reach the caster, which stops the load, and the checker.
@@ -376,6 +378,25 @@ async function loadChunk(run: Run): Promise<ChunkOutcome> {
     },
   });
   let chunkRows = 0;
+
+  /**
+   * The byte-level fast path (src/loader/copy-bytes.ts): rows it can write
+   * as COPY bytes straight from the file never become strings; the parser
+   * hands the others to take() as usual. Only before any bad row: then the
+   * taker refuses and everything goes through take().
+   */
+  const takeBytes = (csvHeader: string[] | null): void => {
+    const transcode = config.OS_LOADER_INSERT_METHOD === 'copy' ? plan.transcoder(csvHeader, dialect, encoding) : null;
+    if (!transcode) return;
+    parser.setRowTaker((b, start, stop, quoted, row, end) => {
+      if (validation || chunkRows >= config.OS_LOADER_CHUNK_ROWS) return false;
+      if (!transcode(b, start, stop, quoted, row, writer.buffer() as CopyBuffer)) return false;
+      chunkRows++;
+      writer.added(end, config.OS_LOADER_BATCH_ROWS);
+      return true;
+    });
+  };
+  if (castRow) takeBytes(job.csvHeader);
 
   /** Checks one row into the validation; false once the error cap is reached. */
   const check = (r: ParsedRow): boolean => {
@@ -406,6 +427,8 @@ async function loadChunk(run: Run): Promise<ChunkOutcome> {
 
   /** Casts and batches parsed rows (or checks them); false once the chunk's row limit or the error cap is reached. */
   const take = async (rows: ParsedRow[]): Promise<boolean> => {
+    // The batches the row taker cut during the push go first: they hold the rows before these.
+    await writer.sendSealed();
     if (rows.length === 0) return true;
     if (!castRow && !validation) {
       // First rows of the file: keep the header for the chunks that resume without it.
@@ -415,6 +438,7 @@ async function loadChunk(run: Run): Promise<ChunkOutcome> {
         await saveCsvHeader(db, job.jobId, parsed);
         job.csvHeader = parsed;
       }
+      takeBytes(parsed);
     }
     for (const r of rows) {
       if (chunkRows >= config.OS_LOADER_CHUNK_ROWS) return false;
@@ -432,7 +456,7 @@ async function loadChunk(run: Run): Promise<ChunkOutcome> {
         if (!(await startValidation(r))) return false;
         continue;
       }
-      writer.add(cast, r.end);
+      writer.add(cast, r.end, r.plain === true);
       if (writer.pending >= config.OS_LOADER_BATCH_ROWS) await writer.flush();
     }
     return true;

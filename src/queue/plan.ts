@@ -6,7 +6,8 @@
  * only module here that knows the loader core's (src/loader/*) signatures.
  */
 import { buildBabbageModel } from '../loader/babbage.ts';
-import { castOptionsFor, castsToPlainText, createRowCaster, createRowChecker, type CastOptions, type RowChecker } from '../loader/cast.ts';
+import { castOptionsFor, castsToPlainText, castsToRowText, createRowCaster, createRowChecker, type CastOptions, type RowChecker } from '../loader/cast.ts';
+import { createRowTranscoder, type RowTranscoder } from '../loader/copy-bytes.ts';
 import { parseDescriptor, resolveResourceUrl } from '../loader/descriptor.ts';
 import { columnNames } from '../loader/naming.ts';
 import type { OsTypeTable } from '../loader/taxonomy.ts';
@@ -90,12 +91,19 @@ export interface PreparedLoad {
   copySql: string;
   /** Per column (`_id` first): its values never need COPY escaping (see castsToPlainText). */
   copyPlain: boolean[];
+  /** The same for a row whose CSV text needs no escaping (ParsedRow.plain): see castsToRowText. */
+  copyPlainInPlainRow: boolean[];
   /**
    * The row caster for a CSV with this header (values are picked by column
    * name) or, without one, by position: one CSV row -> text parameters, row
    * number first (as `_id`).
    */
   caster(header: string[] | null): (values: string[], row: number) => Array<string | null>;
+  /**
+   * The byte-level fast path for the same rows (src/loader/copy-bytes.ts),
+   * or null where it does not apply; rows it refuses go through the caster.
+   */
+  transcoder(header: string[] | null, dialect: CsvDialect, encoding: string): RowTranscoder | null;
   /** The checker of the same rows (every problem of a row, for the validation report). */
   checker(header: string[] | null): RowChecker;
   /** Rows -> one array per column (the unnest parameters). */
@@ -128,11 +136,15 @@ export function preparedFrom(plan: StoredPlan): PreparedLoad {
     insertSql: insertChunkSql(staging, typed),
     copySql: `COPY ${quoteIdent(staging)} (${typed.map((c) => quoteIdent(c.name)).join(', ')}) FROM STDIN`,
     copyPlain: [true, ...pkg.resource.fields.map((f) => castsToPlainText(f.type))],
+    copyPlainInPlainRow: [true, ...pkg.resource.fields.map((f) => castsToPlainText(f.type) || castsToRowText(f.type))],
     caster(header) {
       // `_id` (the row number) first, as the fact table's columns are.
       return permanent('cannot read the data', () =>
         createRowCaster(pkg.resource.fields, { ...plan.cast, header: header ?? undefined }, { rowNumberFirst: true }),
       );
+    },
+    transcoder(header, dialect, encoding) {
+      return createRowTranscoder(pkg.resource.fields, { ...plan.cast, header: header ?? undefined }, dialect, encoding);
     },
     checker(header) {
       return permanent('cannot read the data', () => createRowChecker(pkg.resource.fields, { ...plan.cast, header: header ?? undefined }));

@@ -6,8 +6,11 @@
 import { describe, expect, it } from 'vitest';
 import { withDb } from '../../src/db/client.ts';
 import { checkpointSql, isCheckpointMoved } from '../../src/jobs/checkpoint.ts';
-import { copyRows } from '../../src/queue/copy-in.ts';
+import { copyRows, copyText } from '../../src/queue/copy-in.ts';
 import { config } from '../helpers/app.ts';
+
+/** COPY text bytes of rows, as the batch writer hands them over. */
+const bytesOf = (rows: ReadonlyArray<ReadonlyArray<string | null>>): Uint8Array => new TextEncoder().encode(copyText(rows));
 
 const JOB = '0b9d3c1e-2f4a-4e6b-8c7d-9e0f1a2b3c4d';
 
@@ -39,7 +42,7 @@ const rows = [
 describe('copyRows in one message with its checkpoint', () => {
   it('commits the rows and the checkpoint together, values exact', async () => {
     await withTable(async (db, table) => {
-      await copyRows(db, copySql(table), rows, { before: ['BEGIN', checkpointSql(JOB, 0, 120, 3)], after: ['COMMIT'] });
+      await copyRows(db, copySql(table), bytesOf(rows), { before: ['BEGIN', checkpointSql(JOB, 0, 120, 3)], after: ['COMMIT'] });
       const got = await db.query(`SELECT id::text, label, amount::text FROM ${table} ORDER BY id`);
       expect(got.rows).toEqual(rows.map(([id, label, amount]) => ({ id, label, amount })));
       const job = await db.query(`SELECT byte_offset, rows_loaded FROM load_jobs WHERE job_id = $1`, [JOB]);
@@ -49,7 +52,7 @@ describe('copyRows in one message with its checkpoint', () => {
 
   it('writes nothing when the checkpoint moved, and the connection goes on working', async () => {
     await withTable(async (db, table) => {
-      const err = await copyRows(db, copySql(table), rows, {
+      const err = await copyRows(db, copySql(table), bytesOf(rows), {
         before: ['BEGIN', checkpointSql(JOB, 50, 120, 3)],
         after: ['COMMIT'],
       }).catch((e: unknown) => e);
@@ -59,7 +62,7 @@ describe('copyRows in one message with its checkpoint', () => {
       const job = await db.query(`SELECT byte_offset::int AS o FROM load_jobs WHERE job_id = $1`, [JOB]);
       expect(job.rows[0]).toEqual({ o: 0 });
       // The copy data sent with the failed message was dropped, not read as commands.
-      await copyRows(db, copySql(table), rows, { before: ['BEGIN', checkpointSql(JOB, 0, 120, 3)], after: ['COMMIT'] });
+      await copyRows(db, copySql(table), bytesOf(rows), { before: ['BEGIN', checkpointSql(JOB, 0, 120, 3)], after: ['COMMIT'] });
       expect((await db.query(`SELECT count(*)::int AS n FROM ${table}`)).rows[0]).toEqual({ n: 3 });
     });
   });
@@ -67,7 +70,7 @@ describe('copyRows in one message with its checkpoint', () => {
   it('rolls back the checkpoint when the database refuses a row', async () => {
     await withTable(async (db, table) => {
       const bad = [...rows, ['4', 'x', 'not a number']];
-      const err = await copyRows(db, copySql(table), bad, {
+      const err = await copyRows(db, copySql(table), bytesOf(bad), {
         before: ['BEGIN', checkpointSql(JOB, 0, 160, 4)],
         after: ['COMMIT'],
       }).catch((e: unknown) => e);
@@ -82,7 +85,7 @@ describe('copyRows in one message with its checkpoint', () => {
   it('sends a batch of many megabytes in one message', async () => {
     await withTable(async (db, table) => {
       const many = Array.from({ length: 40_000 }, (_, i) => [String(i + 1), `label ${i} `.repeat(8), `${i}.25`]);
-      await copyRows(db, copySql(table), many, { before: ['BEGIN', checkpointSql(JOB, 0, 1, 40_000)], after: ['COMMIT'] });
+      await copyRows(db, copySql(table), bytesOf(many), { before: ['BEGIN', checkpointSql(JOB, 0, 1, 40_000)], after: ['COMMIT'] });
       const got = await db.query(`SELECT count(*)::int AS n, sum(amount)::text AS s FROM ${table}`);
       expect(got.rows[0]).toEqual({ n: 40_000, s: String((40_000 * 39_999) / 2 + 40_000 * 0.25) + '.00' });
     });
@@ -92,7 +95,7 @@ describe('copyRows in one message with its checkpoint', () => {
     await withTable(async (db, table) => {
       const batch = (n: number) => [[String(n * 10 + 1), `b${n}`, '1'], [String(n * 10 + 2), null, '2']];
       const sent = [0, 1, 2, 3, 4].map((n) =>
-        copyRows(db, copySql(table), batch(n), { before: ['BEGIN', checkpointSql(JOB, n * 100, (n + 1) * 100, (n + 1) * 2)], after: ['COMMIT'] }),
+        copyRows(db, copySql(table), bytesOf(batch(n)), { before: ['BEGIN', checkpointSql(JOB, n * 100, (n + 1) * 100, (n + 1) * 2)], after: ['COMMIT'] }),
       );
       await Promise.all(sent);
       expect((await db.query(`SELECT count(*)::int AS n FROM ${table}`)).rows[0]).toEqual({ n: 10 });
@@ -106,10 +109,10 @@ describe('copyRows in one message with its checkpoint', () => {
       const good = (n: number) => [[String(n * 10 + 1), 'ok', '1']];
       const opts = (n: number) => ({ before: ['BEGIN', checkpointSql(JOB, n * 100, (n + 1) * 100, n + 1)], after: ['COMMIT'] });
       const results = await Promise.allSettled([
-        copyRows(db, copySql(table), good(0), opts(0)),
-        copyRows(db, copySql(table), [['11', 'bad', 'not a number']], opts(1)),
-        copyRows(db, copySql(table), good(2), opts(2)),
-        copyRows(db, copySql(table), good(3), opts(3)),
+        copyRows(db, copySql(table), bytesOf(good(0)), opts(0)),
+        copyRows(db, copySql(table), bytesOf([['11', 'bad', 'not a number']]), opts(1)),
+        copyRows(db, copySql(table), bytesOf(good(2)), opts(2)),
+        copyRows(db, copySql(table), bytesOf(good(3)), opts(3)),
       ]);
       expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'rejected', 'rejected']);
       expect(String((results[1] as PromiseRejectedResult).reason)).toMatch(/invalid input syntax for type numeric/);
@@ -125,10 +128,10 @@ describe('copyRows in one message with its checkpoint', () => {
   it('a query queued between batches gets its own answer (no batch goes on the wire ahead of it)', async () => {
     await withTable(async (db, table) => {
       const opts = (n: number) => ({ before: ['BEGIN', checkpointSql(JOB, n * 100, (n + 1) * 100, n + 1)], after: ['COMMIT'] });
-      const first = copyRows(db, copySql(table), [['1', 'a', '1']], opts(0));
+      const first = copyRows(db, copySql(table), bytesOf([['1', 'a', '1']]), opts(0));
       const between = db.query(`SELECT count(*)::int AS n FROM ${table}`);
-      const second = copyRows(db, copySql(table), [['2', 'b', '2']], opts(1));
-      const third = copyRows(db, copySql(table), [['3', 'c', '3']], opts(2));
+      const second = copyRows(db, copySql(table), bytesOf([['2', 'b', '2']]), opts(1));
+      const third = copyRows(db, copySql(table), bytesOf([['3', 'c', '3']]), opts(2));
       await Promise.all([first, second, third]);
       expect((await between).rows).toEqual([{ n: 1 }]);
       expect((await db.query(`SELECT count(*)::int AS n FROM ${table}`)).rows[0]).toEqual({ n: 3 });
