@@ -1,6 +1,6 @@
 /**
  * Search benchmark (npm run bench:search -- [--packages N] [--runs K]
- * [--runs-large L] [--warmup W] [--queries 1,2,…] [--profile]): fills a throw-away Postgres registry with N
+ * [--runs-large L] [--warmup W] [--queries 1,2,…] [--profile] [--direct]): fills a throw-away Postgres registry with N
  * generated packages (bench/search-docs.ts) through the registry's own write,
  * mirrors it into a real OpenSearch with the reindex the admin tool runs,
  * then sends the queries real clients send to /search/package and
@@ -12,7 +12,9 @@
  *
  * K runs per query and target (L for answers over 1 MB) after W warm-up
  * runs, the targets alternating in a rotating order; prints p50 and p95 (wall time until the whole body is
- * read), the Worker/direct ratio and the response size. bench/README.md
+ * read), the Worker/direct ratio and the response size. `--direct` sends the
+ * Worker's requests to its own socket in workerd instead of through
+ * Miniflare's entry Worker (as bench:watchers --direct). bench/README.md
  * records the figures.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -218,6 +220,8 @@ async function main(): Promise<void> {
         vars: { ...common, OS_BASE_URL: `http://127.0.0.1:${port}`, ...extra },
         work: join(work, name),
         verbose,
+        // --direct: requests reach the Worker's own socket in workerd, not through Miniflare's entry Worker (production has none).
+        direct: process.argv.includes('--direct'),
       });
       stops.push(() => w.stop());
       return w;
