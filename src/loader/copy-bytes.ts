@@ -199,7 +199,8 @@ export function createRowTranscoder(fields: Field[], options: CastOptions, diale
     const o = out.reserve(2 * (stop - start) + 8 * columns.length + 24);
     let n = out.length;
     n = writeDigits(o, n, row);
-    for (const c of columns) {
+    for (let k = 0; k < columns.length; k++) {
+      const c = columns[k] as Column;
       const s = from[c.source] as number;
       const e = to[c.source] as number;
       const dq = doubled[c.source] === 1;
@@ -215,6 +216,11 @@ export function createRowTranscoder(fields: Field[], options: CastOptions, diale
         case Kind.Text: {
           for (let i = s; i < e; i++) {
             const x = b[i] as number;
+            // Most bytes: printable ASCII that is copied as it is.
+            if (x >= 0x20 && x < 0x80 && x !== BACKSLASH && (!dq || x !== quote)) {
+              o[n++] = x;
+              continue;
+            }
             if (x < 0x80) {
               if (x === BACKSLASH || x === TAB || x === LF || x === CR) {
                 o[n++] = BACKSLASH;
@@ -247,8 +253,7 @@ export function createRowTranscoder(fields: Field[], options: CastOptions, diale
         case Kind.Boolean: {
           const word = isOneOf(b, s, e, c.trueValues) ? TRUE : isOneOf(b, s, e, c.falseValues) ? FALSE : null;
           if (!word) return false;
-          o.set(word, n);
-          n += word.length;
+          for (let k = 0; k < word.length; k++) o[n++] = word[k] as number; // a loop: set() costs more for a few bytes
           continue;
         }
       }
@@ -283,7 +288,16 @@ function isOneOf(b: Uint8Array, s: number, e: number, values: Uint8Array[]): boo
   return false;
 }
 
-const isDigit = (x: number | undefined): boolean => x !== undefined && x >= ZERO && x <= ZERO + 9;
+// Top-level functions, not closures made per call: the bundler's keepNames wraps each closure it creates.
+function isDigit(x: number): boolean {
+  return x >= ZERO && x <= ZERO + 9;
+}
+
+/** Where the run of digits from `i` (before `e`) ends. */
+function digitsEnd(b: Uint8Array, i: number, e: number): number {
+  while (i < e && isDigit(b[i] as number)) i++;
+  return i;
+}
 
 /**
  * `-?(0|[1-9]\d{0,maxDigits-1})`, then with `fraction` an optional
@@ -292,36 +306,39 @@ const isDigit = (x: number | undefined): boolean => x !== undefined && x >= ZERO
  */
 function canonicalNumber(b: Uint8Array, s: number, e: number, maxDigits: number, fraction: boolean): boolean {
   let i = s;
-  if (b[i] === MINUS) i++;
+  if (i < e && b[i] === MINUS) i++;
+  if (i >= e) return false;
   const intStart = i;
-  if (b[i] === ZERO) i++;
-  else while (i < e && isDigit(b[i])) i++;
+  i = b[i] === ZERO ? i + 1 : digitsEnd(b, i, e);
   const intDigits = i - intStart;
   if (intDigits === 0 || intDigits > maxDigits) return false;
   if (i === e) return true;
   if (!fraction || b[i] !== DOT) return false;
-  const fracStart = ++i;
-  while (i < e && isDigit(b[i])) i++;
+  const fracStart = i + 1;
+  i = digitsEnd(b, fracStart, e);
   return i === e && i - fracStart >= 1 && i - fracStart <= 100;
 }
 
-const DATE_DIGITS = [0, 1, 2, 3, 5, 6, 8, 9];
+function digitAt(b: Uint8Array, i: number): number {
+  return (b[i] as number) - ZERO;
+}
 const DAYS_IN_MONTH = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
 /** A valid YYYY-MM-DD date (the caster's canonicalDate on bytes). */
 function canonicalDate(b: Uint8Array, s: number, e: number): boolean {
   if (e - s !== 10 || b[s + 4] !== MINUS || b[s + 7] !== MINUS) return false;
-  for (const k of DATE_DIGITS) if (!isDigit(b[s + k])) return false;
-  const digit = (k: number) => (b[s + k] as number) - ZERO;
-  const year = digit(0) * 1000 + digit(1) * 100 + digit(2) * 10 + digit(3);
-  const month = digit(5) * 10 + digit(6);
-  const day = digit(8) * 10 + digit(9);
+  if (digitsEnd(b, s, s + 4) !== s + 4 || digitsEnd(b, s + 5, s + 7) !== s + 7 || digitsEnd(b, s + 8, e) !== e) return false;
+  const year = digitAt(b, s) * 1000 + digitAt(b, s + 1) * 100 + digitAt(b, s + 2) * 10 + digitAt(b, s + 3);
+  const month = digitAt(b, s + 5) * 10 + digitAt(b, s + 6);
+  const day = digitAt(b, s + 8) * 10 + digitAt(b, s + 9);
   if (year < 1 || month < 1 || month > 12 || day < 1) return false;
   if (month === 2 && day === 29) return year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
   return day <= (DAYS_IN_MONTH[month - 1] as number);
 }
 
-const isContinuation = (x: number | undefined, lo = 0x80, hi = 0xbf): boolean => x !== undefined && x >= lo && x <= hi;
+function isContinuation(x: number | undefined, lo = 0x80, hi = 0xbf): boolean {
+  return x !== undefined && x >= lo && x <= hi;
+}
 
 /**
  * The length of the well-formed UTF-8 sequence starting at b[i] (a byte of
@@ -331,17 +348,19 @@ const isContinuation = (x: number | undefined, lo = 0x80, hi = 0xbf): boolean =>
  */
 export function utf8SequenceLength(b: Uint8Array, i: number, e: number): number {
   const x = b[i] as number;
-  const at = (k: number) => (i + k < e ? b[i + k] : undefined);
-  if (x >= 0xc2 && x <= 0xdf) return isContinuation(at(1)) ? 2 : 0;
+  const b1 = i + 1 < e ? b[i + 1] : undefined;
+  if (x >= 0xc2 && x <= 0xdf) return isContinuation(b1) ? 2 : 0;
+  const b2 = i + 2 < e ? b[i + 2] : undefined;
   if (x >= 0xe0 && x <= 0xef) {
     const lo = x === 0xe0 ? 0xa0 : 0x80;
     const hi = x === 0xed ? 0x9f : 0xbf;
-    return isContinuation(at(1), lo, hi) && isContinuation(at(2)) ? 3 : 0;
+    return isContinuation(b1, lo, hi) && isContinuation(b2) ? 3 : 0;
   }
+  const b3 = i + 3 < e ? b[i + 3] : undefined;
   if (x >= 0xf0 && x <= 0xf4) {
     const lo = x === 0xf0 ? 0x90 : 0x80;
     const hi = x === 0xf4 ? 0x8f : 0xbf;
-    return isContinuation(at(1), lo, hi) && isContinuation(at(2)) && isContinuation(at(3)) ? 4 : 0;
+    return isContinuation(b1, lo, hi) && isContinuation(b2) && isContinuation(b3) ? 4 : 0;
   }
   return 0;
 }

@@ -3,8 +3,11 @@
  * byte offset just after its line terminator, so a loader can checkpoint and
  * resume a large file with an HTTP Range request from that offset.
  *
- * Speed: rows are found by a tight byte loop; each row is decoded once and,
- * when it holds no quote or escape character, split natively.
+ * Speed: rows are found by native byte searches (a byte loop for the
+ * dialects and bytes they cannot handle); each row is decoded once and, when
+ * it holds no quote or escape character, split natively. A RowTaker may take
+ * complete rows as bytes before they are decoded at all (the loader's fast
+ * path, copy-bytes.ts).
  */
 import type { CsvDialect } from './types';
 import { DEFAULT_DIALECT } from './types';
