@@ -140,7 +140,8 @@ const pad = (n: number, width = 2): string => String(n).padStart(width, '0');
 
 const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
-function validDate(year: number, month: number, day: number): boolean {
+/** Whether year-month-day is a real calendar date (years 1–9999). */
+export function validDate(year: number, month: number, day: number): boolean {
   if (year < 1 || year > 9999 || month < 1 || month > 12 || day < 1) return false;
   if (month === 2 && day === 29) return year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
   return day <= (DAYS_IN_MONTH[month - 1] as number);

@@ -10,7 +10,7 @@
  * Why: decoding each row, slicing its fields, building the COPY line and
  * encoding it again were most of the Worker's CPU per row.
  */
-import { columnIndexes, type CastOptions } from './cast';
+import { columnIndexes, validDate, type CastOptions } from './cast';
 import type { CsvDialect, Field } from './types';
 
 /** A growing byte buffer the rows are written into (one batch of COPY data). */
@@ -322,7 +322,6 @@ function canonicalNumber(b: Uint8Array, s: number, e: number, maxDigits: number,
 function digitAt(b: Uint8Array, i: number): number {
   return (b[i] as number) - ZERO;
 }
-const DAYS_IN_MONTH = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
 /** A valid YYYY-MM-DD date (the caster's canonicalDate on bytes). */
 function canonicalDate(b: Uint8Array, s: number, e: number): boolean {
@@ -331,9 +330,7 @@ function canonicalDate(b: Uint8Array, s: number, e: number): boolean {
   const year = digitAt(b, s) * 1000 + digitAt(b, s + 1) * 100 + digitAt(b, s + 2) * 10 + digitAt(b, s + 3);
   const month = digitAt(b, s + 5) * 10 + digitAt(b, s + 6);
   const day = digitAt(b, s + 8) * 10 + digitAt(b, s + 9);
-  if (year < 1 || month < 1 || month > 12 || day < 1) return false;
-  if (month === 2 && day === 29) return year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
-  return day <= (DAYS_IN_MONTH[month - 1] as number);
+  return validDate(year, month, day);
 }
 
 function isContinuation(x: number | undefined, lo = 0x80, hi = 0xbf): boolean {

@@ -4,7 +4,10 @@
  * the job's byte offset and row count say so.
  *
  * With COPY (the default) a batch is one message on the connection
- * (BEGIN; checkpoint; COPY …; COMMIT, copy-in.ts). Up to MAX_IN_FLIGHT
+ * (BEGIN; checkpoint; COPY …; COMMIT, copy-in.ts), its rows kept as COPY
+ * bytes as they are added (written by the loader's fast path, or encoded
+ * from cast rows); a full batch is cut as rows arrive and sent by the next
+ * sendSealed() or flush(), in order. Up to MAX_IN_FLIGHT
  * batches are on the wire at once, written without waiting for the
  * previous one's answer, so Postgres starts the next as soon as one commits
  * even when it is a round trip away, while the parser prepares the one
