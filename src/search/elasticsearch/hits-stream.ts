@@ -45,6 +45,8 @@ export class HitsScanner {
   private keyText: string | null = null;
   /** Depth of the `_source` being copied (its frame's index), or -1. */
   private copyDepth = -1;
+  /** Brackets open inside the `_source` being copied, its own included (its inner frames are not stacked). */
+  private sourceOpen = 0;
   private copied = 0;
   private readonly prefix: Uint8Array[] = [];
   /** The answer up to the hit list, with the list empty and closed (JSON), once found. */
@@ -60,6 +62,32 @@ export class HitsScanner {
     let nextQuote = -1;
     let nextBackslash = -1;
     for (let i = 0; i < n; i++) {
+      if (this.copyDepth >= 0) {
+        // Inside a _source only its end matters: a tight loop on locals, strings skipped, brackets counted.
+        let open = this.sourceOpen;
+        let inString = this.inString;
+        let escaped = this.escaped;
+        for (; i < n; i++) {
+          const c = chunk[i] as number;
+          if (inString) {
+            if (escaped) escaped = false;
+            else if (c === BACKSLASH) escaped = true;
+            else if (c === QUOTE) inString = false;
+          } else if (c === QUOTE) inString = true;
+          else if (c === OPEN_OBJECT || c === OPEN_ARRAY) open++;
+          else if ((c === CLOSE_OBJECT || c === CLOSE_ARRAY) && --open === 0) break;
+        }
+        this.sourceOpen = open;
+        this.inString = inString;
+        this.escaped = escaped;
+        if (i >= n) break;
+        // The _source's closing bracket.
+        this.stack.pop();
+        out.push(chunk.subarray(copyFrom, i + 1));
+        this.copyDepth = -1;
+        copyFrom = -1;
+        continue;
+      }
       if (this.inString && !this.escaped && this.keyText === null) {
         if (nextQuote < i) {
           nextQuote = chunk.indexOf(QUOTE, i);
@@ -103,6 +131,7 @@ export class HitsScanner {
           } else if (parent.role === 'hitsList' && object) role = 'hit';
           else if (parent.role === 'hit' && object && parent.key === '_source') {
             this.copyDepth = this.stack.length;
+            this.sourceOpen = 1;
             if (this.copied++ > 0) out.push(SEPARATOR);
             copyFrom = i;
           }
@@ -111,11 +140,6 @@ export class HitsScanner {
       } else if (c === CLOSE_OBJECT || c === CLOSE_ARRAY) {
         const frame = this.stack.pop();
         if (!frame) throw new Error(`search index: unreadable answer (a closing bracket at byte ${i})`);
-        if (this.copyDepth === this.stack.length) {
-          out.push(chunk.subarray(copyFrom, i + 1));
-          this.copyDepth = -1;
-          copyFrom = -1;
-        }
         if (frame.role === 'hitsList') {
           this.finished = true;
           return;
