@@ -307,11 +307,15 @@ function numberParser(field: Field): (v: string) => Decimal | null {
   };
 }
 
+/** Whether an unscaled canonical number of `field` is written as it is: "." must mean its decimal point. */
+export function keepsCanonicalNumbers(field: Field): boolean {
+  return (field.decimalChar ?? '.') === '.' && field.groupChar !== '.';
+}
+
 function numberCaster(field: Field, factor: Decimal | null): Caster {
   const parse = numberParser(field);
   const hint = field.groupChar ? '' : ' (set the field\'s "groupChar" if it uses thousands separators)';
-  // A "." must mean the decimal point for the fast path to be right.
-  const fast = !factor && (field.decimalChar ?? '.') === '.' && field.groupChar !== '.';
+  const fast = !factor && keepsCanonicalNumbers(field);
   return (v) => {
     // Fast path: already canonical and nothing to multiply.
     if (fast && CANONICAL_NUMBER.test(v)) return v;
@@ -344,9 +348,15 @@ function integerCaster(field: Field, factor: Decimal | null): Caster {
 
 // ---------------------------------------------------------------- the rest
 
+/** The words a boolean field reads as true and as false: its own, or Table Schema's defaults. */
+export function booleanWords(field: Field): { trueValues: string[]; falseValues: string[] } {
+  return { trueValues: field.trueValues ?? ['true', 'True', 'TRUE', '1'], falseValues: field.falseValues ?? ['false', 'False', 'FALSE', '0'] };
+}
+
 function booleanCaster(field: Field): Caster {
-  const trueValues = new Set(field.trueValues ?? ['true', 'True', 'TRUE', '1']);
-  const falseValues = new Set(field.falseValues ?? ['false', 'False', 'FALSE', '0']);
+  const words = booleanWords(field);
+  const trueValues = new Set(words.trueValues);
+  const falseValues = new Set(words.falseValues);
   return (v) => {
     if (trueValues.has(v)) return 'true';
     if (falseValues.has(v)) return 'false';
@@ -469,17 +479,26 @@ export interface RowShape {
   rowNumberFirst?: boolean;
 }
 
+/** The values that mean NULL in `field`, each once: its own `missingValues`, else the package's (default `[""]`). */
+export function missingValuesOf(field: Field, options: CastOptions): string[] {
+  return [...new Set(field.missingValues ?? options.missingValues ?? [''])];
+}
+
+/** The measure factor `options` give `field`, if any. */
+export function factorOf(field: Field, options: CastOptions): number | undefined {
+  return options.factors && Object.hasOwn(options.factors, field.name) ? options.factors[field.name] : undefined;
+}
+
 /** The per-field work of a row caster or checker. */
 function fieldPlans(fields: Field[], options: CastOptions) {
-  const defaultMissing = options.missingValues ?? [''];
   const indexes = columnIndexes(fields, options.header);
   return fields.map((field, i) => {
-    const missing = new Set(field.missingValues ?? defaultMissing);
+    const missing = new Set(missingValuesOf(field, options));
     const only = missing.size === 1 ? ([...missing][0] as string) : null;
     return {
       name: field.name,
       column: indexes[i] as number,
-      cast: valueCaster(field, options.factors && Object.hasOwn(options.factors, field.name) ? options.factors[field.name] : undefined),
+      cast: valueCaster(field, factorOf(field, options)),
       isMissing: only !== null ? (v: string) => v === only : (v: string) => missing.has(v),
       required: field.constraints?.required === true,
       type: `${field.type}/${field.format ?? 'default'}`,

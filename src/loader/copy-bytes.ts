@@ -10,7 +10,7 @@
  * Why: decoding each row, slicing its fields, building the COPY line and
  * encoding it again were most of the Worker's CPU per row.
  */
-import { columnIndexes, validDate, type CastOptions } from './cast';
+import { booleanWords, columnIndexes, factorOf, keepsCanonicalNumbers, missingValuesOf, validDate, type CastOptions } from './cast';
 import type { CsvDialect, Field } from './types';
 
 /** A growing byte buffer the rows are written into (one batch of COPY data). */
@@ -83,7 +83,7 @@ const CR = 0x0d;
 const MINUS = 0x2d;
 const DOT = 0x2e;
 const ZERO = 0x30;
-const NULL_VALUE = [BACKSLASH, 0x4e]; // \N
+const LETTER_N = 0x4e; // NULL is \N
 const TRUE = ENCODER.encode('true');
 const FALSE = ENCODER.encode('false');
 
@@ -101,8 +101,7 @@ function kindOf(field: Field, factor: number | undefined): Kind | null {
     case 'integer':
       return scaled ? null : Kind.Integer;
     case 'number':
-      // The caster's own fast-path condition: "." must be the decimal point.
-      return scaled || (field.decimalChar ?? '.') !== '.' || field.groupChar === '.' ? null : Kind.Number;
+      return scaled || !keepsCanonicalNumbers(field) ? null : Kind.Number;
     case 'year':
       return Kind.Year;
     case 'date':
@@ -128,13 +127,12 @@ export function createRowTranscoder(fields: Field[], options: CastOptions, diale
   const quote = dialect.quoteChar.charCodeAt(0);
   const doubleQuote = dialect.doubleQuote;
   const indexes = columnIndexes(fields, options.header);
-  const defaultMissing = options.missingValues ?? [''];
   const columns: Column[] = [];
   for (const [i, field] of fields.entries()) {
-    const factor = options.factors && Object.hasOwn(options.factors, field.name) ? options.factors[field.name] : undefined;
-    const kind = kindOf(field, factor);
+    const kind = kindOf(field, factorOf(field, options));
     if (kind === null) return null;
-    const missing = [...new Set(field.missingValues ?? defaultMissing)];
+    const missing = missingValuesOf(field, options);
+    const words = booleanWords(field);
     columns.push({
       kind,
       source: indexes[i] as number,
@@ -142,8 +140,8 @@ export function createRowTranscoder(fields: Field[], options: CastOptions, diale
       missing: missing.map((m) => ENCODER.encode(m)),
       onlyEmpty: missing.length === 1 && missing[0] === '',
       missingHasQuote: missing.some((m) => m.includes(dialect.quoteChar)),
-      trueValues: (field.trueValues ?? ['true', 'True', 'TRUE', '1']).map((v) => ENCODER.encode(v)),
-      falseValues: (field.falseValues ?? ['false', 'False', 'FALSE', '0']).map((v) => ENCODER.encode(v)),
+      trueValues: words.trueValues.map((v) => ENCODER.encode(v)),
+      falseValues: words.falseValues.map((v) => ENCODER.encode(v)),
     });
   }
   const width = options.header ? options.header.length : fields.length;
@@ -208,8 +206,8 @@ export function createRowTranscoder(fields: Field[], options: CastOptions, diale
       if (dq && (c.kind !== Kind.Text || c.missingHasQuote)) return false;
       if (c.onlyEmpty ? s === e : isOneOf(b, s, e, c.missing)) {
         if (c.required) return false; // the string path names the error
-        o[n++] = NULL_VALUE[0] as number;
-        o[n++] = NULL_VALUE[1] as number;
+        o[n++] = BACKSLASH;
+        o[n++] = LETTER_N;
         continue;
       }
       switch (c.kind) {
