@@ -43,9 +43,10 @@ export class HitsScanner {
   private escaped = false;
   /** The key being read (raw bytes as Latin-1; the keys that matter are ASCII), or null. */
   private keyText: string | null = null;
-  /** Depth of the `_source` being copied (its frame's index), or -1. */
-  private copyDepth = -1;
-  /** Brackets open inside the `_source` being copied, its own included (its inner frames are not stacked). */
+  /**
+   * Brackets open in the `_source` being copied, its own included; 0 when
+   * none is. A `_source` and what it holds are not stacked: only its end matters.
+   */
   private sourceOpen = 0;
   private copied = 0;
   private readonly prefix: Uint8Array[] = [];
@@ -56,14 +57,14 @@ export class HitsScanner {
 
   /** Scans `chunk` and appends the output bytes (sources and separators) to `out`. */
   push(chunk: Uint8Array, out: Uint8Array[]): void {
-    let copyFrom = this.copyDepth >= 0 ? 0 : -1;
+    let copyFrom = this.sourceOpen > 0 ? 0 : -1;
     const n = chunk.length;
     // Where the next quote and backslash are (found once per stretch, natively: most bytes are inside strings).
     let nextQuote = -1;
     let nextBackslash = -1;
     for (let i = 0; i < n; i++) {
-      if (this.copyDepth >= 0) {
-        // Inside a _source only its end matters: a tight loop on locals, strings skipped, brackets counted.
+      if (this.sourceOpen > 0) {
+        // Inside a _source: a tight loop on locals to its end, strings skipped, brackets counted.
         let open = this.sourceOpen;
         let inString = this.inString;
         let escaped = this.escaped;
@@ -82,9 +83,7 @@ export class HitsScanner {
         this.escaped = escaped;
         if (i >= n) break;
         // The _source's closing bracket.
-        this.stack.pop();
         out.push(chunk.subarray(copyFrom, i + 1));
-        this.copyDepth = -1;
         copyFrom = -1;
         continue;
       }
@@ -117,24 +116,22 @@ export class HitsScanner {
       if (c === QUOTE) {
         this.inString = true;
         const top = this.stack[this.stack.length - 1];
-        if (this.copyDepth < 0 && top?.object && top.expectKey && top.role !== 'other') this.keyText = '';
+        if (top?.object && top.expectKey && top.role !== 'other') this.keyText = '';
       } else if (c === OPEN_OBJECT || c === OPEN_ARRAY) {
         const parent = this.stack[this.stack.length - 1];
         const object = c === OPEN_OBJECT;
         let role: Role = 'other';
-        if (this.copyDepth < 0) {
-          if (!parent) role = 'top';
-          else if (parent.role === 'top' && object && parent.key === 'hits') role = 'hitsObject';
-          else if (parent.role === 'hitsObject' && !object && parent.key === 'hits' && this.head === null) {
-            role = 'hitsList';
-            this.head = this.headText(chunk.subarray(0, i));
-          } else if (parent.role === 'hitsList' && object) role = 'hit';
-          else if (parent.role === 'hit' && object && parent.key === '_source') {
-            this.copyDepth = this.stack.length;
-            this.sourceOpen = 1;
-            if (this.copied++ > 0) out.push(SEPARATOR);
-            copyFrom = i;
-          }
+        if (!parent) role = 'top';
+        else if (parent.role === 'top' && object && parent.key === 'hits') role = 'hitsObject';
+        else if (parent.role === 'hitsObject' && !object && parent.key === 'hits' && this.head === null) {
+          role = 'hitsList';
+          this.head = this.headText(chunk.subarray(0, i));
+        } else if (parent.role === 'hitsList' && object) role = 'hit';
+        else if (parent.role === 'hit' && object && parent.key === '_source') {
+          this.sourceOpen = 1;
+          if (this.copied++ > 0) out.push(SEPARATOR);
+          copyFrom = i;
+          continue;
         }
         this.stack.push({ object, role, expectKey: object, key: null });
       } else if (c === CLOSE_OBJECT || c === CLOSE_ARRAY) {
