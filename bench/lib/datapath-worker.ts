@@ -6,7 +6,7 @@
  */
 import { CopyBuffer } from '../../src/loader/copy-bytes.ts';
 import { CsvParser, type ParsedRow } from '../../src/loader/csv.ts';
-import { blockReader } from '../../src/queue/block-reader.ts';
+import { blockReader } from '../../src/http/block-reader.ts';
 import { copyText } from '../../src/queue/copy-in.ts';
 import { parseFiscalPackage, prepareLoad } from '../../src/queue/plan.ts';
 import { CSV_HEADER, csvRow, descriptor, prng } from '../generate.ts';
@@ -32,10 +32,10 @@ function generate(rows: number): void {
   generatedRows = rows;
 }
 
-/** Reads `source` (an HTTP URL of the CSV) as the loader does, in blocks (src/queue/block-reader.ts). */
+/** Reads `source` (an HTTP URL of the CSV) as the loader does, in blocks (src/http/block-reader.ts). */
 async function readSource(source: string, onBlock: (block: Uint8Array) => void): Promise<number> {
   const res = await fetch(source);
-  const reader = blockReader(res.body as ReadableStream<Uint8Array>, { minBytes: 64 * 1024, maxBytes: 256 * 1024, idleMs: 60_000 });
+  const reader = blockReader(res.body as ReadableStream<Uint8Array>, { minBytes: 64 * 1024, maxBytes: 256 * 1024, idleMs: 60_000, sender: 'the data file' });
   let reads = 0;
   for (let block = await reader.read(); block; block = await reader.read()) {
     reads++;

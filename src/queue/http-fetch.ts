@@ -17,7 +17,7 @@ import type { Config } from '../config.ts';
 import { signedDatastoreRequest } from '../datastore/read.ts';
 import { storageTarget } from '../datastore/presign.ts';
 import { readBounded, TooLargeError } from '../http/bounded-read.ts';
-import { blockReader, type BlockReader } from './block-reader.ts';
+import { blockReader, type BlockReader } from '../http/block-reader.ts';
 import { PermanentError } from './errors.ts';
 
 /**
@@ -25,7 +25,7 @@ import { PermanentError } from './errors.ts';
  * per parser call, short enough that database replies are handled between
  * blocks); the wait for one block is bounded.
  */
-const BLOCKS = { minBytes: 64 * 1024, maxBytes: 256 * 1024, idleMs: 60_000 };
+const BLOCKS = { minBytes: 64 * 1024, maxBytes: 256 * 1024, idleMs: 60_000, sender: 'the data file' };
 
 /** Signs a request for a datastore object, or null for any other URL. */
 export type Signer = (

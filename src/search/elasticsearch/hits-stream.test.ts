@@ -17,8 +17,9 @@ function bodyOf(text: string, cuts: number[] = []): ReadableStream<Uint8Array> {
   });
 }
 
+/** Blocks of one byte: each chunk is scanned as cut. */
 async function read(text: string, cuts: number[] = []): Promise<{ total: number; text: string }> {
-  const { total, sources } = await openHits(bodyOf(text, cuts));
+  const { total, sources } = await openHits(bodyOf(text, cuts), 1);
   return { total, text: await new Response(sources).text() };
 }
 
@@ -95,6 +96,17 @@ describe('openHits', () => {
       if (compact) expect(got.text).toBe(JSON.stringify(expected.sources));
       else expect(JSON.parse(got.text)).toEqual(expected.sources);
     }
+  });
+
+  it('reads a fetch body (a byte stream) in blocks and gives the sources a full parse gives', async () => {
+    // Over 64 KiB of hits, so the blocks of the default size cut it several times.
+    const hits = Array.from({ length: 1000 }, (_, i) => ({ _id: String(i), _source: { ...tricky, id: `o:${i}`, n: i } }));
+    const answer: Answer = { took: 2, hits: { total: { value: 1000 }, hits }, aggregations: { a: 1 } };
+    const text = JSON.stringify(answer);
+    expect(ENCODER.encode(text).length).toBeGreaterThan(4 * 64 * 1024);
+    const { total, sources } = await openHits(new Response(text).body as ReadableStream<Uint8Array>);
+    expect(total).toBe(1000);
+    expect(await new Response(sources).text()).toBe(JSON.stringify(reference(answer).sources));
   });
 
   it('refuses an answer without a total, and errors the stream of one cut inside the list', async () => {

@@ -11,6 +11,16 @@
  * bytes out; no I/O but the given stream.
  */
 
+import { blockReader } from '../../http/block-reader.ts';
+import { DEFAULT_TIMEOUT_MS } from './client.ts';
+
+/**
+ * The answer is scanned in blocks of at least this size: in the network's
+ * ~4 KiB chunks, the read and the output piece per chunk cost more than
+ * the scan (a 12.5 MB catalogue: ~3,100 chunks).
+ */
+export const HITS_BLOCK_BYTES = 64 * 1024;
+
 const QUOTE = 34;
 const BACKSLASH = 92;
 const OPEN_OBJECT = 123;
@@ -190,23 +200,28 @@ export function totalOf(head: unknown): number {
  * Reads `body` up to its hit list and answers the total and a stream of the
  * hits' `_source` objects as a JSON array (the rest of the answer is read
  * as it comes and dropped once the list ended). A body that ends inside the
- * list errors the stream.
+ * list errors the stream. `blockBytes` is the smallest block scanned at once
+ * (tests make it small to cut answers anywhere).
  */
-export async function openHits(body: ReadableStream<Uint8Array>): Promise<{ total: number; sources: ReadableStream<Uint8Array> }> {
-  const reader = body.getReader();
+export async function openHits(
+  body: ReadableStream<Uint8Array>,
+  blockBytes = HITS_BLOCK_BYTES,
+): Promise<{ total: number; sources: ReadableStream<Uint8Array> }> {
+  // The index request's signal bounds the whole body; the idle bound is only a backstop.
+  const reader = blockReader(body, { minBytes: blockBytes, maxBytes: blockBytes, idleMs: DEFAULT_TIMEOUT_MS, sender: 'the search index' });
   const scanner = new HitsScanner();
   const pending: Uint8Array[] = [OPEN_LIST];
   try {
     while (scanner.head === null) {
-      const { done, value } = await reader.read();
-      if (done) {
+      const block = await reader.read();
+      if (!block) {
         // No hit list at all: a small answer; its total, and no hits.
         return { total: totalOf(JSON.parse(scanner.wholeText())), sources: noHits() };
       }
-      scanner.push(value, pending);
+      scanner.push(block, pending);
     }
   } catch (err) {
-    await reader.cancel().catch(() => undefined);
+    await reader.cancel();
     throw err;
   }
   const total = totalOf(JSON.parse(scanner.head));
@@ -216,18 +231,18 @@ export async function openHits(body: ReadableStream<Uint8Array>): Promise<{ tota
   const pump = async (controller: ReadableStreamDefaultController<Uint8Array>): Promise<void> => {
     try {
       while (!scanner.finished) {
-        const { done, value } = await reader.read();
-        if (done) throw new Error('search index: the answer ended inside the hit list');
+        const block = await reader.read();
+        if (!block) throw new Error('search index: the answer ended inside the hit list');
         const out: Uint8Array[] = [];
-        scanner.push(value, out);
-        // One piece per chunk read: the sources' many small slices would each be a write.
+        scanner.push(block, out);
+        // One piece per block read: the sources' many small slices would each be a write.
         if (out.length > 0) controller.enqueue(joined(out));
       }
       controller.enqueue(CLOSE_LIST);
       controller.close();
-      await reader.cancel().catch(() => undefined);
+      await reader.cancel();
     } catch (err) {
-      await reader.cancel().catch(() => undefined);
+      await reader.cancel();
       try {
         controller.error(err);
       } catch {
@@ -240,8 +255,8 @@ export async function openHits(body: ReadableStream<Uint8Array>): Promise<{ tota
       for (const p of pending) controller.enqueue(p);
       void pump(controller);
     },
-    async cancel(reason) {
-      await reader.cancel(reason).catch(() => undefined);
+    async cancel() {
+      await reader.cancel();
     },
   });
   return { total, sources };

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { concatBytes } from '../http/bytes.ts';
+import { concatBytes } from './bytes.ts';
 import { blockReader } from './block-reader.ts';
 
-const OPTIONS = { minBytes: 64 * 1024, maxBytes: 256 * 1024, idleMs: 5_000 };
+const OPTIONS = { minBytes: 64 * 1024, maxBytes: 256 * 1024, idleMs: 5_000, sender: 'the data file' };
 
 function bytes(n: number): Uint8Array {
   const out = new Uint8Array(n);
