@@ -32,7 +32,6 @@ interface ReadAtLeast {
   readAtLeast(min: number, view: Uint8Array): Promise<ReadableStreamReadResult<Uint8Array>>;
 }
 
-
 /** A block reader over `body` (BYOB when the runtime offers `readAtLeast`). */
 export function blockReader(body: ReadableStream<Uint8Array>, options: BlockReaderOptions): BlockReader {
   const { minBytes, idleMs, sender } = options;
