@@ -42,6 +42,8 @@ export interface BatchWriterOptions {
   jobId: string;
   plan: PreparedLoad;
   method: 'copy' | 'unnest';
+  /** Rows per batch (OS_LOADER_BATCH_ROWS). */
+  batchRows: number;
   /** The job's checkpoint when this delivery started. */
   start: Position;
   /** Called in order after each batch commits. */
@@ -93,6 +95,11 @@ export class BatchWriter {
     return this.count;
   }
 
+  /** A batch's worth of rows is pending: time to flush(). */
+  get full(): boolean {
+    return this.count >= this.options.batchRows;
+  }
+
   /** Where the checkpoint will be once everything sent has committed. */
   get position(): Position {
     return this.sent;
@@ -116,11 +123,11 @@ export class BatchWriter {
     return this.copy;
   }
 
-  /** A row written into `buffer()` that ends at byte `end`; cuts a batch once `batchRows` are pending. */
-  added(end: number, batchRows: number): void {
+  /** A row written into `buffer()` that ends at byte `end`; cuts a batch once a batch's worth is pending. */
+  added(end: number): void {
     this.count++;
     this.end = end;
-    if (this.count >= batchRows) this.seal();
+    if (this.full) this.seal();
   }
 
   /** Drops the rows added and the batches cut and not yet sent (a load that met bad data writes no more). */

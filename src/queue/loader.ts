@@ -370,6 +370,7 @@ async function loadChunk(run: Run): Promise<ChunkOutcome> {
     jobId: job.jobId,
     plan,
     method: config.OS_LOADER_INSERT_METHOD,
+    batchRows: config.OS_LOADER_BATCH_ROWS,
     start: { offset: job.byteOffset, rows: job.rowsLoaded },
     committed: async (at) => {
       job.byteOffset = at.offset;
@@ -392,7 +393,7 @@ async function loadChunk(run: Run): Promise<ChunkOutcome> {
       if (validation || chunkRows >= config.OS_LOADER_CHUNK_ROWS) return false;
       if (!transcode(b, start, stop, quoted, row, writer.buffer() as CopyBuffer)) return false;
       chunkRows++;
-      writer.added(end, config.OS_LOADER_BATCH_ROWS);
+      writer.added(end);
       return true;
     });
   };
@@ -457,7 +458,7 @@ async function loadChunk(run: Run): Promise<ChunkOutcome> {
         continue;
       }
       writer.add(cast, r.end, r.plain === true);
-      if (writer.pending >= config.OS_LOADER_BATCH_ROWS) await writer.flush();
+      if (writer.full) await writer.flush();
     }
     return true;
   };
