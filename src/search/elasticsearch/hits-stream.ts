@@ -12,6 +12,7 @@
  */
 
 import { blockReader } from '../../http/block-reader.ts';
+import { concatBytes } from '../../http/bytes.ts';
 import { DEFAULT_TIMEOUT_MS } from './client.ts';
 
 /**
@@ -236,7 +237,7 @@ export async function openHits(
         const out: Uint8Array[] = [];
         scanner.push(block, out);
         // One piece per block read: the sources' many small slices would each be a write.
-        if (out.length > 0) controller.enqueue(joined(out));
+        if (out.length > 0) controller.enqueue(concatBytes(out));
       }
       controller.enqueue(CLOSE_LIST);
       controller.close();
@@ -260,19 +261,6 @@ export async function openHits(
     },
   });
   return { total, sources };
-}
-
-function joined(parts: Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0] as Uint8Array;
-  let size = 0;
-  for (const p of parts) size += p.length;
-  const all = new Uint8Array(size);
-  let at = 0;
-  for (const p of parts) {
-    all.set(p, at);
-    at += p.length;
-  }
-  return all;
 }
 
 /** The stream of an empty hit list. */
