@@ -251,7 +251,7 @@ export function createRowTranscoder(fields: Field[], options: CastOptions, diale
         case Kind.Boolean: {
           const word = isOneOf(b, s, e, c.trueValues) ? TRUE : isOneOf(b, s, e, c.falseValues) ? FALSE : null;
           if (!word) return false;
-          for (let k = 0; k < word.length; k++) o[n++] = word[k] as number; // a loop: set() costs more for a few bytes
+          for (let j = 0; j < word.length; j++) o[n++] = word[j] as number; // a loop: set() costs more for a few bytes
           continue;
         }
       }
